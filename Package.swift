@@ -1,0 +1,33 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "unclip",
+    products: [
+        .executable(name: "unclip", targets: ["unclip"]),
+        .library(name: "UnclipKit", targets: ["UnclipKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(
+            name: "UnclipKit",
+            dependencies: ["CPNG", "CJPEG", "CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+        ),
+        .executableTarget(
+            name: "unclip",
+            dependencies: [
+                "UnclipKit",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "UnclipKitTests", dependencies: ["UnclipKit"]),
+        .testTarget(name: "UnclipCLITests", dependencies: ["UnclipKit", "unclip"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

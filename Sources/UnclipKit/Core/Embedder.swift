@@ -1,0 +1,22 @@
+import Foundation
+
+/// Anything that maps images to unit vectors in a shared space. The CLIP
+/// image tower is the real one; tests plug in a cheap statistic so steering
+/// can be checked without weights.
+public protocol ImageEmbedder: AnyObject {
+    var modelName: String { get }
+    /// Identifies the weights; embeddings with different hashes never mix.
+    var modelHash: String { get }
+    /// The CLIP input resolution (recorded in `.emb` files).
+    var inputResolution: Int { get }
+    /// [N] images → [N][D] unit vectors.
+    func embed(images: [Image]) throws -> [[Float]]
+}
+
+/// Captions → unit vectors in the same space as `ImageEmbedder`'s.
+public protocol TextEmbedder: AnyObject {
+    var modelName: String { get }
+    var modelHash: String { get }
+    /// [N] strings → [N][D] unit vectors.
+    func embed(texts: [String]) throws -> [[Float]]
+}

@@ -1,0 +1,158 @@
+import Foundation
+
+/// An `.emb` file: a safetensors container (so numpy and PyTorch read it
+/// directly) holding a CLIP embedding and, for images, the exemplar pixels
+/// the decoder draws from. The pair plays the role of unCLIP's (z_i, x_T)
+/// latent (Ramesh et al. 2022, §2).
+///
+/// Layout (format version 1):
+/// - tensor `embedding`: F32 [D], L2-normalised;
+/// - tensor `exemplar` (image kind only): U8 [H, W, 3], the source at working resolution;
+/// - `__metadata__`: `format` = "unclip.embedding", `format_version` = "1",
+///   `model`, `model_sha256`, `kind` ("image" or "text"), `source`,
+///   `source_sha256`, `resolution` (CLIP input size), `dim`, plus free-form
+///   provenance (`seed`, `command`, `edit`).
+///
+/// Several records concatenated form a stream (what `unclip encode` writes
+/// to a pipe); each record's length is known from its own header.
+public struct EmbeddingFile: Sendable, Equatable {
+    public static let formatName = "unclip.embedding"
+    public static let formatVersion = 1
+
+    public enum Kind: String, Sendable { case image, text }
+
+    public var embedding: [Float]
+    public var exemplar: Image?
+    public var kind: Kind
+    public var model: String
+    public var modelHash: String
+    public var source: String
+    public var sourceHash: String
+    public var resolution: Int
+    /// Provenance that does not change what the file means.
+    public var extra: [String: String]
+
+    public init(embedding: [Float], exemplar: Image?, kind: Kind, model: String, modelHash: String,
+                source: String, sourceHash: String, resolution: Int, extra: [String: String] = [:]) {
+        self.embedding = embedding; self.exemplar = exemplar; self.kind = kind
+        self.model = model; self.modelHash = modelHash; self.source = source
+        self.sourceHash = sourceHash; self.resolution = resolution; self.extra = extra
+    }
+
+    public var dimension: Int { embedding.count }
+
+    public func serialize() -> [UInt8] {
+        var meta = extra
+        meta["format"] = Self.formatName
+        meta["format_version"] = String(Self.formatVersion)
+        meta["model"] = model
+        meta["model_sha256"] = modelHash
+        meta["kind"] = kind.rawValue
+        meta["source"] = source
+        meta["source_sha256"] = sourceHash
+        meta["resolution"] = String(resolution)
+        meta["dim"] = String(embedding.count)
+        var entries = [SafeTensors.Entry.f32("embedding", embedding, shape: [embedding.count])]
+        if let ex = exemplar {
+            let rgb = ex.rgb()
+            entries.append(.init(name: "exemplar", dtype: .U8, shape: [rgb.height, rgb.width, 3], data: rgb.pixels))
+        }
+        return SafeTensors.serialize(entries, metadata: meta)
+    }
+
+    /// The message for input that is not an embedding file at all.
+    public static func wrongKindMessage(_ kind: FileKind, name: String) -> String? {
+        switch kind {
+        case .embedding: return nil
+        case .empty: return "\(name): empty input, expected an embedding file (run `unclip encode` first)"
+        case let k where k.isImage:
+            return "\(name): this is a \(k.rawValue), not an embedding file: run `unclip encode` first"
+        case .safetensors:
+            return "\(name): this is a safetensors file but not an unclip embedding (no \"format\": \"\(formatName)\" in its metadata)"
+        default:
+            return "\(name): not an embedding file (unknown format): run `unclip encode` first"
+        }
+    }
+
+    /// Reads every record of a file or stream (`-` for stdin).
+    public static func readAll(_ path: String) throws -> [EmbeddingFile] {
+        let bytes = try IO.read(path)
+        return try parseStream(bytes, name: IO.displayName(path))
+    }
+
+    /// Reads the first record; the usual case for single-input commands.
+    public static func read(_ path: String) throws -> EmbeddingFile {
+        try readAll(path)[0]
+    }
+
+    public static func parseStream(_ bytes: [UInt8], name: String) throws -> [EmbeddingFile] {
+        if let msg = wrongKindMessage(FileKind.sniff(bytes), name: name) { throw UnclipError.badInput(msg) }
+        var out: [EmbeddingFile] = []
+        var offset = 0
+        while offset < bytes.count {
+            let recName = out.isEmpty ? name : "\(name) (record \(out.count + 1))"
+            let st = try SafeTensors(bytes: bytes, offset: offset, name: recName)
+            out.append(try parse(st))
+            offset += st.byteCount
+        }
+        return out
+    }
+
+    public static func parse(_ bytes: [UInt8], name: String) throws -> EmbeddingFile {
+        if let msg = wrongKindMessage(FileKind.sniff(bytes), name: name) { throw UnclipError.badInput(msg) }
+        return try parse(SafeTensors(bytes: bytes, name: name))
+    }
+
+    static func parse(_ st: SafeTensors) throws -> EmbeddingFile {
+        let name = st.sourceName
+        let m = st.metadata
+        func bad(_ s: String) -> UnclipError { .badInput("\(name): \(s)") }
+        guard m["format"] == formatName else {
+            throw bad("not an unclip embedding (metadata \"format\" is \(m["format"].map { "\"\($0)\"" } ?? "missing"))")
+        }
+        guard let vs = m["format_version"], let v = Int(vs) else { throw bad("missing format_version") }
+        guard v == formatVersion else {
+            throw bad("embedding format version \(v) is not supported by this unclip (it reads version \(formatVersion)); re-encode the image")
+        }
+        guard let kindS = m["kind"], let kind = Kind(rawValue: kindS) else {
+            throw bad("metadata \"kind\" must be \"image\" or \"text\", found \(m["kind"] ?? "nothing")")
+        }
+        guard let t = st.tensors["embedding"] else { throw bad("no \"embedding\" tensor") }
+        guard t.dtype == .F32, t.shape.count == 1, t.shape[0] > 0 else {
+            throw bad("\"embedding\" must be F32 with shape [D], found \(t.dtype.rawValue)\(t.shape)")
+        }
+        let e = try st.floats("embedding")
+        if let i = e.firstIndex(where: { !$0.isFinite }) {
+            throw bad("the embedding has a non-finite value (\(e[i])) at index \(i)")
+        }
+        let norm = e.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+        guard abs(norm - 1) < 1e-3 else {
+            throw bad(String(format: "the embedding is not unit length (norm %.6f)", norm))
+        }
+        if let d = m["dim"], Int(d) != e.count { throw bad("metadata says dim \(d) but the embedding has \(e.count) values") }
+        var exemplar: Image?
+        if let x = st.tensors["exemplar"] {
+            guard x.dtype == .U8, x.shape.count == 3, x.shape[2] == 3, x.shape[0] > 0, x.shape[1] > 0 else {
+                throw bad("\"exemplar\" must be U8 with shape [H, W, 3], found \(x.dtype.rawValue)\(x.shape)")
+            }
+            exemplar = Image(width: x.shape[1], height: x.shape[0], channels: 3, pixels: try st.bytes("exemplar"))
+        }
+        if kind == .image && exemplar == nil { throw bad("an image embedding must carry an \"exemplar\" tensor") }
+        let unknown = Set(st.tensors.keys).subtracting(["embedding", "exemplar"])
+        if let u = unknown.sorted().first { throw bad("unexpected tensor \"\(u)\"") }
+        let reserved: Set<String> = ["format", "format_version", "model", "model_sha256", "kind", "source", "source_sha256", "resolution", "dim"]
+        var extra: [String: String] = [:]
+        for (k, v) in m where !reserved.contains(k) { extra[k] = v }
+        return EmbeddingFile(embedding: e, exemplar: exemplar, kind: kind, model: m["model"] ?? "unknown",
+                             modelHash: m["model_sha256"] ?? "", source: m["source"] ?? "",
+                             sourceHash: m["source_sha256"] ?? "", resolution: Int(m["resolution"] ?? "") ?? 0, extra: extra)
+    }
+
+    /// Edits must not mix vectors from different models: their spaces are
+    /// unrelated even when the dimensions agree.
+    public static func checkSameModel(_ a: EmbeddingFile, _ b: EmbeddingFile, names: (String, String)) throws {
+        if a.modelHash != b.modelHash || a.dimension != b.dimension {
+            throw UnclipError.usage("\(names.0) was made with model \(a.model) (\(a.modelHash.prefix(12))) but \(names.1) with \(b.model) (\(b.modelHash.prefix(12))): embeddings from different models cannot be mixed; re-encode both with the same --model")
+        }
+    }
+}

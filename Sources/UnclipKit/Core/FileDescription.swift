@@ -1,0 +1,25 @@
+import Foundation
+
+/// The one-line summaries `unclip info` prints.
+public enum FileDescription {
+    public static func describe(path: String, maxPixels: Int = ImageCodec.defaultMaxPixels) throws -> String {
+        let bytes = try IO.read(path)
+        let name = IO.displayName(path)
+        let kind = FileKind.sniff(bytes)
+        switch kind {
+        case .embedding:
+            let records = try EmbeddingFile.parseStream(bytes, name: name)
+            return records.enumerated().map { i, e in
+                var s = "\(name)\(records.count > 1 ? "[\(i)]" : ""): unclip embedding v\(EmbeddingFile.formatVersion), \(e.kind.rawValue), model \(e.model), dim \(e.dimension)"
+                if !e.source.isEmpty { s += ", source \(e.source)" }
+                if let x = e.exemplar { s += ", exemplar \(x.width)x\(x.height)" }
+                return s
+            }.joined(separator: "\n")
+        case .png, .jpeg:
+            let info = try ImageCodec.decode(bytes, name: name, maxPixels: maxPixels).info
+            return "\(name): \(info.format.rawValue) \(info.width)x\(info.height), \(info.colorType), \(info.channels) channel\(info.channels == 1 ? "" : "s"), \(info.bitDepth)-bit\(info.interlaced ? ", interlaced" : "")"
+        default:
+            throw UnclipError.badInput(kind == .empty ? "\(name): empty input" : "\(name): not an image or embedding file (\(kind.rawValue))")
+        }
+    }
+}
