@@ -11,6 +11,13 @@ writes Fixtures/tokenizer/cases.json: [{"text": ..., "ids": [...]}, ...], the id
 from CLIPTokenizer.from_pretrained(Fixtures/clip-vocab)(text, truncation=True,
 max_length=77) -- BOS ... EOS, no padding. The script also checks that
 CLIPTokenizer(vocab_file, merges_file) agrees.
+
+It also writes Fixtures/tokenizer/unicode.txt: how the backend tokenizer treats
+every Unicode scalar on its own -- its class in the pre-tokenizer's regular
+expressions (L letter, N number, S white space, O anything else; run-length
+encoded) and, where it changes, what the normaliser (NFC, white space, lower
+case) turns it into. Swift's Unicode tables are not Oniguruma's; this pins the
+difference down exhaustively.
 """
 import json
 import os
@@ -104,9 +111,26 @@ def random_mixes(rng, n):
     return out
 
 
+def random_scalars(rng, n):
+    """Strings of random scalars from every plane, for the Unicode tables."""
+    out = []
+    for _ in range(n):
+        s = ""
+        for _ in range(rng.randint(1, 10)):
+            r = rng.random()
+            cp = (rng.randint(0x20, 0x7E) if r < 0.3 else rng.randint(0xA0, 0x2FFF) if r < 0.6
+                  else rng.randint(0x3000, 0xFFEF) if r < 0.8 else rng.randint(0x10000, 0x1FBFF))
+            if not 0xD800 <= cp <= 0xDFFF:
+                s += chr(cp)
+        out.append(s)
+    # Letters and digits that Unicode 17 added, unknown to Oniguruma's 16.0 tables.
+    out += ["x\u088fy", "\ua7ce\ua7cf", "a\U00018dc0b", "\U00011dd4 \U0001e6e4", "1\U00016ecd2"]
+    return out
+
+
 def main():
     rng = random.Random(20261122)
-    texts = HAND + long_texts(rng) + random_mixes(rng, 160)
+    texts = HAND + long_texts(rng) + random_mixes(rng, 160) + random_scalars(random.Random(17), 150)
     seen, uniq = set(), []
     for t in texts:
         if t not in seen:
@@ -129,5 +153,38 @@ def main():
     print(f"{len(cases)} cases -> {out} (transformers {transformers.__version__}, tokenizers {tokenizers.__version__})")
 
 
+def unicode_table(tok):
+    pre = tok.backend_tokenizer.pre_tokenizer
+    norm = tok.backend_tokenizer.normalizer
+    runs, maps = [], []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if not pre.pre_tokenize_str(c):
+            k = "S"
+        elif len(pre.pre_tokenize_str("x" + c)) == 1:
+            k = "L"
+        else:
+            k = "N" if len(pre.pre_tokenize_str(c + c)) == 2 else "O"
+        if runs and runs[-1][2] == k and runs[-1][1] == cp - 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp, k])
+        low = norm.normalize_str(c)
+        if low != c:
+            maps.append((cp, [ord(x) for x in low]))
+    path = os.path.join(FIX, "tokenizer", "unicode.txt")
+    with open(path, "w") as f:
+        f.write(f"# transformers {transformers.__version__}, tokenizers {tokenizers.__version__}: "
+                "R start end class (hex, inclusive); M scalar -> normalised scalars\n")
+        for a, b, k in runs:
+            f.write(f"R {a:X} {b:X} {k}\n")
+        for cp, low in maps:
+            f.write(f"M {cp:X} " + " ".join(f"{x:X}" for x in low) + "\n")
+    print(f"{len(runs)} class runs, {len(maps)} normalised scalars -> {path}")
+
+
 if __name__ == "__main__":
     main()
+    unicode_table(CLIPTokenizer.from_pretrained(VOCAB))

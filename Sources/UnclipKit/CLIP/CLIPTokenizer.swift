@@ -111,6 +111,20 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     // MARK: - Normalisation and pre-tokenisation
 
+    /// How the pre-tokeniser's regular expressions see one scalar.
+    public enum ScalarClass: String, Sendable {
+        case letter = "L", number = "N", space = "S", other = "O"
+    }
+
+    public static func scalarClass(_ u: Unicode.Scalar) -> ScalarClass {
+        isSpace(u) ? .space : isLetter(u) ? .letter : isNumber(u) ? .number : .other
+    }
+
+    /// The normalised text BPE sees (NFC, one space per white-space run, lower case).
+    public static func normalized(_ text: String) -> String {
+        scalarsString(normalize(text))
+    }
+
     enum Segment: Equatable { case special(String), text(String) }
 
     private static let specials = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
@@ -235,6 +249,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     static func isLetter(_ u: Unicode.Scalar) -> Bool {
         if u.isASCII { return (u.value | 0x20) >= 97 && (u.value | 0x20) <= 122 }
+        if isNewerThanOniguruma(u) { return false }
         switch u.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
         default: return false
@@ -243,10 +258,22 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     static func isNumber(_ u: Unicode.Scalar) -> Bool {
         if u.isASCII { return u.value >= 48 && u.value <= 57 }
+        if isNewerThanOniguruma(u) { return false }
         switch u.properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
         }
+    }
+
+    /// The regular expressions of `tokenizers` 0.23 run on Oniguruma, whose
+    /// property tables are Unicode 16.0; Swift 6.3's are 17.0. A scalar that
+    /// Unicode 17 added (4,657 of them: Tangut components, Sidetic, …) is
+    /// unassigned to Oniguruma, so it must not count as a letter or number
+    /// here either (an exhaustive comparison over all scalars found no other
+    /// difference). Lower-casing is Rust's and already knows Unicode 17.
+    @inline(__always) static func isNewerThanOniguruma(_ u: Unicode.Scalar) -> Bool {
+        guard let age = u.properties.age else { return false }
+        return age.major > 16
     }
 
     /// Oniguruma's `\s` on UTF-8 text is Unicode White_Space.
