@@ -128,9 +128,32 @@ def random_scalars(rng, n):
     return out
 
 
+MARKS = (list(range(0x300, 0x370)) + list(range(0x1AB0, 0x1AD0)) + list(range(0x1DC0, 0x1E00))
+         + list(range(0x20D0, 0x20F1)) + [0x093C, 0x094D, 0x09BE, 0x0B3E, 0x0BBE, 0x0F71, 0x0F80, 0x3099, 0x309A])
+BASES = (list(range(0x41, 0x7B)) + list(range(0xC0, 0x250)) + list(range(0x370, 0x400)) + list(range(0x1E00, 0x1F00))
+         + list(range(0x1100, 0x1113)) + list(range(0x1161, 0x1176)) + list(range(0x11A8, 0x11C4))
+         + list(range(0xAC00, 0xAC40)) + [0x0915, 0x09C7, 0x0B47, 0x0BC6, 0x0F40, 0x304B, 0x30AB])
+
+
+def combining_sequences(rng, n):
+    """Base letters with stacks of combining marks and Hangul jamo: NFC's
+    reordering and composition, where the reference uses Unicode 9.0 tables."""
+    out = ["\u00ff\u1df7\u1dfb", "\u00ff\u1dfb\u1df7", "a\u1abb\u1abf", "a\u1abf\u1abb", "\uac00\u11c1",
+           "\uac00\u11a8", "\uac00\u11c3", "\u1100\u1161\u11a8", "\uac00\u1df7\u11a8", "e\u0301\u0323"]
+    for _ in range(n):
+        s = ""
+        for _ in range(rng.randint(1, 5)):
+            s += chr(rng.choice(BASES))
+            for _ in range(rng.randint(0, 3)):
+                s += chr(rng.choice(MARKS if rng.random() < 0.8 else BASES))
+        out.append(s)
+    return out
+
+
 def main():
     rng = random.Random(20261122)
-    texts = HAND + long_texts(rng) + random_mixes(rng, 160) + random_scalars(random.Random(17), 150)
+    texts = (HAND + long_texts(rng) + random_mixes(rng, 160) + random_scalars(random.Random(17), 150)
+             + combining_sequences(random.Random(9), 140))
     seen, uniq = set(), []
     for t in texts:
         if t not in seen:

@@ -6,9 +6,10 @@ import Foundation
 ///  1. the special tokens `<|startoftext|>` / `<|endoftext|>` are split out of
 ///     the raw text first, case-sensitively (they are added tokens that are not
 ///     normalised, so `<|ENDOFTEXT|>` is ordinary text);
-///  2. each remaining segment is normalised: NFC, every run of white space to
-///     one space, then lower-cased one scalar at a time (no final-sigma rule,
-///     as Rust's `char::to_lowercase` does it);
+///  2. each remaining segment is normalised: NFC with the reference's
+///     Unicode 9.0 tables (`nfcUnicode9`), every run of white space to one
+///     space, then lower-cased one scalar at a time (no final-sigma rule, as
+///     Rust's `char::to_lowercase` does it);
 ///  3. pre-tokenised with CLIP's pattern (`CLIPTokenizer.clipPattern`), then
 ///     again with GPT-2's byte-level pattern, which only matters for pieces
 ///     such as `<|endoftext|>` typed in upper case;
@@ -35,7 +36,10 @@ public final class CLIPTokenizer: @unchecked Sendable {
     /// The 256 byte symbols, and the same with `</w>`, as vocabulary ids.
     private let byteIDs: [Int32]
     private let byteEndIDs: [Int32]
-    private var cache: [String: [Int32]] = [:]
+    /// Keyed by UTF-8 bytes, not String: String equality is canonical
+    /// equivalence, and canonically equivalent words that NFC (as Unicode 9.0
+    /// tables do it) left different must not share an entry.
+    private var cache: [[UInt8]: [Int32]] = [:]
     private let lock = NSLock()
 
     public init(vocabPath: String, mergesPath: String, contextLength: Int = 77) throws {
@@ -157,11 +161,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     /// NFC, white-space runs to one space, lower case per scalar.
     static func normalize(_ text: String) -> [Unicode.Scalar] {
-        let nfc = text.precomposedStringWithCanonicalMapping
+        let nfc = nfcUnicode9(text)
         var out = [Unicode.Scalar]()
-        out.reserveCapacity(nfc.unicodeScalars.count)
+        out.reserveCapacity(nfc.count)
         var inSpace = false
-        for u in nfc.unicodeScalars {
+        for u in nfc {
             if isSpace(u) {
                 if !inSpace { out.append(" ") }
                 inSpace = true
@@ -174,6 +178,46 @@ public final class CLIPTokenizer: @unchecked Sendable {
                 out.append(contentsOf: u.properties.lowercaseMapping.unicodeScalars)
             }
         }
+        return out
+    }
+
+    /// NFC as `tokenizers` computes it: its normaliser
+    /// (`unicode-normalization-alignments`) has Unicode 9.0 tables, so a
+    /// scalar added later is, to it, unassigned: a starter that neither
+    /// decomposes nor composes nor reorders with its neighbours (U+1ABF after
+    /// U+1ABB stays put, where today's NFC swaps them). Normalising each run
+    /// of Unicode ≤ 9.0 scalars on its own and passing the newer ones through
+    /// reproduces that exactly, because NFC is stable for assigned characters
+    /// across versions.
+    static func nfcUnicode9(_ text: String) -> [Unicode.Scalar] {
+        let scalars = text.unicodeScalars
+        if scalars.allSatisfy({ $0.isASCII }) { return Array(scalars) }
+        var out = [Unicode.Scalar]()
+        out.reserveCapacity(scalars.count)
+        var run = String.UnicodeScalarView()
+        func flush() {
+            if run.isEmpty { return }
+            for u in String(run).precomposedStringWithCanonicalMapping.unicodeScalars {
+                // Foundation's NFC leaves an LV syllable followed by a trailing
+                // consonant uncomposed (가 + ᇁ); Unicode §3.12 composes them.
+                if let last = out.last, (0x11A8...0x11C2).contains(u.value),
+                   (0xAC00...0xD7A3).contains(last.value), (last.value - 0xAC00) % 28 == 0 {
+                    out[out.count - 1] = Unicode.Scalar(last.value + u.value - 0x11A7)!
+                } else {
+                    out.append(u)
+                }
+            }
+            run = String.UnicodeScalarView()
+        }
+        for u in scalars {
+            if let age = u.properties.age, age.major > 9 {
+                flush()
+                out.append(u)
+            } else {
+                run.append(u)
+            }
+        }
+        flush()
         return out
     }
 
@@ -311,12 +355,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }()
 
     private func bpe(_ word: [Unicode.Scalar]) -> [Int32] {
-        let key = CLIPTokenizer.scalarsString(word)
+        let bytes = Array(CLIPTokenizer.scalarsString(word).utf8)
         lock.lock()
-        if let hit = cache[key] { lock.unlock(); return hit }
+        if let hit = cache[bytes] { lock.unlock(); return hit }
         lock.unlock()
 
-        let bytes = Array(key.utf8)
         var symbols = [Int32]()
         symbols.reserveCapacity(bytes.count)
         for (k, b) in bytes.enumerated() {
@@ -349,7 +392,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
         lock.lock()
         if cache.count > 50_000 { cache.removeAll(keepingCapacity: true) }
-        cache[key] = symbols
+        cache[bytes] = symbols
         lock.unlock()
         return symbols
     }
