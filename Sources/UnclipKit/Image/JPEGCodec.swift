@@ -21,6 +21,8 @@ enum JPEGCodec {
             let w = Int(d.image_width), h = Int(d.image_height)
             try ImageCodec.checkLimit(width: w, height: h, maxPixels: maxPixels, name: name)
 
+            // Saved markers live in libjpeg's per-image pool, freed by jpeg_finish_decompress.
+            let orientation = exifOrientation(r)
             let space = d.jpeg_color_space
             let isCMYK = space == JCS_CMYK || space == JCS_YCCK
             let isGray = space == JCS_GRAYSCALE
@@ -30,11 +32,10 @@ enum JPEGCodec {
             let done = raw.withUnsafeMutableBufferPointer { unclip_jpeg_decode(r, outSpace, $0.baseAddress, w * comps) }
             guard done != 0 else { throw UnclipError.badInput("\(name): damaged JPEG (\(message()))") }
 
-            let orientation = exifOrientation(r)
             var image: Image
             if isCMYK {
                 image = Image(width: w, height: h, channels: 3,
-                              pixels: cmykToRGB(raw, inverted: r.pointee.d.saw_Adobe_marker != 0))
+                              pixels: cmykToRGB(raw, inverted: d.saw_Adobe_marker != 0))
             } else {
                 image = Image(width: w, height: h, channels: comps, pixels: raw)
             }
