@@ -68,6 +68,9 @@ def scale16(v):
 
 
 def magick(args, data=None):
+    if args[-1].endswith(".png"):
+        # No date:create/date:modify text chunks, so reruns give identical files.
+        args = args[:-1] + ["-define", "png:exclude-chunks=date,time", args[-1]]
     return subprocess.run(["convert"] + args, input=data, check=True, capture_output=True).stdout
 
 
@@ -327,7 +330,9 @@ def make_bombs():
 
 
 def make_embedding():
-    """An .emb as Python writes it, following Sources/UnclipKit/Core/EmbeddingFile.swift."""
+    """An .emb as Python writes it, following Sources/UnclipKit/Core/EmbeddingFile.swift.
+    safetensors keeps metadata in a hash map, so the key order in the header
+    (not the content) changes from run to run; the committed file is one such run."""
     from safetensors.numpy import save
     d = 16
     e = np.arange(1, d + 1, dtype=np.float32)
