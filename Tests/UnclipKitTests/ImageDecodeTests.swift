@@ -132,6 +132,7 @@ final class ImageDecodeTests: XCTestCase {
             XCTAssertEqual(info.channels, c.storedChannels, c.name)
             XCTAssertEqual(info.interlaced, c.interlaced, c.name)
             XCTAssertEqual(info.orientation, c.orientation, c.name)
+            XCTAssertEqual(info.transparency, c.name.hasSuffix("-trns"), c.name)
         }
     }
 

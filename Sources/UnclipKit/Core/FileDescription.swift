@@ -29,6 +29,7 @@ public enum FileDescription {
     /// `a.jpg: JPEG 4032x3024, YCbCr, 3 channels, 8-bit, progressive, EXIF orientation 6 (rotated 90 clockwise)`
     public static func describe(_ info: ImageInfo, name: String) -> String {
         var s = "\(name): \(info.format.rawValue) \(info.width)x\(info.height), \(info.colorType), \(info.channels) channel\(info.channels == 1 ? "" : "s"), \(info.bitDepth)-bit"
+        if info.transparency { s += ", tRNS transparency" }
         if info.interlaced { s += info.format == .jpeg ? ", progressive" : ", interlaced" }
         if let o = info.orientation { s += ", EXIF orientation \(o) (\(Exif.describe(o)))" }
         return s

@@ -28,6 +28,9 @@ public struct ImageInfo: Sendable, Equatable {
     public var colorType: String
     /// Adam7 for PNG; progressive for JPEG.
     public var interlaced: Bool
+    /// A PNG tRNS chunk: one colour (gray, RGB) or palette entries are
+    /// transparent, so the image decodes with an alpha channel.
+    public var transparency: Bool = false
     /// EXIF orientation tag (1-8), nil when the file has none.
     public var orientation: Int?
     /// PNG tEXt/zTXt/iTXt chunks.

@@ -39,6 +39,7 @@ enum PNGCodec {
                                  bitDepth: Int(r.pointee.bit_depth),
                                  colorType: colorTypeName(r.pointee.color_type),
                                  interlaced: r.pointee.interlace != PNG_INTERLACE_NONE,
+                                 transparency: png_get_valid(r.pointee.png, r.pointee.info, PNG_INFO_tRNS) != 0,
                                  orientation: orientation, text: text)
             let image = Image(width: w, height: h, channels: channels, pixels: pixels)
             return (image.oriented(orientation ?? 1), info)
