@@ -101,6 +101,19 @@ final class InfoCommandTests: XCTestCase {
         try expectFailure(["-"], stdin: Data("GIF89a".utf8), message: "stdin: not an image or embedding file (GIF image)")
     }
 
+    /// With no file and stdin a terminal, `info` says so instead of waiting
+    /// for binary data to be typed. script(1) gives the command a real tty.
+    func testRefusesToReadATerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            throw XCTSkip("script(1) is not installed")
+        }
+        let r = try CLI.shell("script -qec 'unclip info' /dev/null", cwd: try CLI.tempDir(self))
+        XCTAssertEqual(r.status, 64, r.stdoutText + r.stderr)
+        // script(1) copies the terminal's output, stderr included, to its stdout.
+        XCTAssertTrue(r.stdoutText.contains("unclip info: refusing to read binary data from a terminal: give a file or pipe one in"),
+                      r.stdoutText)
+    }
+
     /// identify(1)-style: the readable files are still described.
     func testOneBadFileAmongGoodOnes() throws {
         let r = try CLI.run(["info", image("png-gray8.png"), "/no/such.png", image("jpeg-gray.jpg")])

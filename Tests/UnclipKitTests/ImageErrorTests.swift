@@ -86,6 +86,36 @@ final class ImageErrorTests: XCTestCase {
         XCTAssertNotNil(message(try KitFixtures.bytes("images/jpeg-rgb420.jpg"), name: "a.jpg", maxPixels: 116))
     }
 
+    /// Damage anywhere in any fixture gives an image or an UnclipError, never
+    /// a crash: libpng's and libjpeg's longjmps must all land in the C shims.
+    func testCorruptedBytesNeverCrash() throws {
+        var state: UInt64 = 0x9E3779B97F4A7C15
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int((state >> 33) % UInt64(n))
+        }
+        var failures = 0, decoded = 0
+        for c in try KitFixtures.imageCases() {
+            let original = try KitFixtures.bytes("images/" + c.file)
+            for trial in 0..<24 {
+                var b = original
+                // Keep the signature so the decoder, not the sniffer, meets the damage.
+                for _ in 0..<(1 + trial % 4) { b[8 + next(b.count - 8)] = UInt8(next(256)) }
+                if trial % 3 == 0 { b = Array(b.prefix(8 + next(b.count - 8))) }
+                do {
+                    let (img, _) = try ImageCodec.decode(b, name: "fuzz")
+                    XCTAssertEqual(img.pixels.count, img.width * img.height * img.channels)
+                    decoded += 1
+                } catch is UnclipError {
+                    failures += 1
+                }
+            }
+        }
+        // Both outcomes must actually happen, or the damage was not exercising anything.
+        XCTAssertGreaterThan(failures, 100)
+        XCTAssertGreaterThan(decoded, 10)
+    }
+
     func testPNGGivenWhereEmbeddingExpected() throws {
         XCTAssertThrowsError(try EmbeddingFile.read(KitFixtures.path("images/png-rgb8.png"))) { e in
             XCTAssertEqual("\(e)", "\(KitFixtures.path("images/png-rgb8.png")): this is a PNG image, not an embedding file: run `unclip encode` first")
