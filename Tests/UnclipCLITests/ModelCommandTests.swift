@@ -162,6 +162,21 @@ final class ModelCommandTests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("not a model name"), bad.stderr)
     }
 
+    func testUnreachableHubIsOneClearLineAndLeavesNothing() throws {
+        let server = try HubServer(repo: repo, files: [:])
+        let endpoint = server.endpoint
+        server.stop() // nothing listens on that port any more
+        let cache = try CLI.tempDir(self)
+        var e = env(nil, cache)
+        e["UNCLIP_HUB_ENDPOINT"] = endpoint
+        let r = try CLI.run(["model", "pull", repo], env: e)
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.hasPrefix("unclip model pull: \(repo): config.json: cannot reach 127.0.0.1: "), r.stderr)
+        XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: modelDir(cache).path))
+        XCTAssertEqual(try CLI.run(["model", "list"], env: env(nil, cache)).stdoutText, "")
+    }
+
     func testNoModelInstalledSaysHowToGetOne() throws {
         let cache = try CLI.tempDir(self)
         let r = try CLI.run(["model", "path"], env: env(nil, cache))

@@ -61,8 +61,17 @@ public final class ModelDownloader {
         } catch {
             throw UnclipError.io("cannot create \(dir.path): \(error.localizedDescription)")
         }
-        for file in ModelStore.hubFiles {
-            try fetch(name, file: file, into: dir)
+        do {
+            for file in ModelStore.hubFiles {
+                try fetch(name, file: file, into: dir)
+            }
+        } catch {
+            // A pull that got nothing (wrong name, no network) leaves no empty
+            // folder behind to show up in `model list`.
+            if (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(at: dir)
+            }
+            throw error
         }
         return dir
     }
@@ -135,7 +144,14 @@ public final class ModelDownloader {
             var req = URLRequest(url: current)
             req.httpMethod = "HEAD"
             req.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
-            let result = try Transfer(request: req, followRedirects: false, sink: nil, progress: nil).run(name: name, file: file)
+            let result: Transfer.Result
+            do {
+                result = try Transfer(request: req, followRedirects: false, sink: nil, progress: nil).run(name: name, file: file)
+            } catch let e as UnclipError {
+                throw e
+            } catch {
+                throw UnclipError.failure("\(name): \(file): cannot reach \(current.host ?? endpoint): \(Self.describe(error))")
+            }
             let r = result.response
             let linkedSize = r.header("X-Linked-Size").flatMap { Int64($0) }
             let linkedTag = r.header("X-Linked-Etag").flatMap(Self.digest)
@@ -178,7 +194,7 @@ public final class ModelDownloader {
             sink.close()
             let got = Self.fileSize(partial.path) ?? 0
             let of = expected.map { " of \($0)" } ?? ""
-            throw UnclipError.io("\(name): \(file): download interrupted after \(got)\(of) bytes (\(error)): run the same pull again to resume")
+            throw UnclipError.io("\(name): \(file): download interrupted after \(got)\(of) bytes (\(Self.describe(error))): run the same pull again to resume")
         }
         progress.finish()
         let status = result.response.statusCode
@@ -191,6 +207,14 @@ public final class ModelDownloader {
     }
 
     // MARK: - Helpers
+
+    /// The innermost readable reason: curl's message rather than an NSError dump.
+    static func describe(_ error: Error) -> String {
+        var e = error as NSError
+        while let inner = e.userInfo[NSUnderlyingErrorKey] as? NSError { e = inner }
+        if let text = e.userInfo[NSLocalizedDescriptionKey] as? String { return text }
+        return error.localizedDescription
+    }
 
     /// A 64-hex-digit ETag (quotes and `W/` stripped) is a SHA-256; the hub's
     /// ETags for small files are git hashes (40 digits) and are not checked.
@@ -243,6 +267,11 @@ private final class FileSink: @unchecked Sendable {
         self.path = path; self.file = file; self.start = offset
         fd = open(path, O_WRONLY | O_CREAT, 0o644)
         guard fd >= 0 else { throw UnclipError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
+        // Two pulls of the same model must not interleave writes into one file.
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            Glibc.close(fd)
+            throw UnclipError.failure("\(file): another `unclip model pull` is downloading it (\(path))")
+        }
         resume(at: offset)
     }
 
