@@ -44,10 +44,12 @@ final class ModelCommandTests: XCTestCase {
         let files = try hubFiles()
         let server = try start(files)
         let cache = try CLI.tempDir(self)
-        let r = try CLI.run(["model", "pull", repo], env: env(server, cache))
+        let r = try CLI.run(["model", "pull", "--progress", repo], env: env(server, cache))
         XCTAssertEqual(r.status, 0, r.stderr)
         let dir = modelDir(cache)
         XCTAssertEqual(r.stdoutText, dir.path + "\n")
+        let kib = files["model.safetensors"]!.body.count >> 10
+        XCTAssertTrue(r.stderr.contains("\r\(repo): model.safetensors: \(kib)/\(kib) (100%) KiB"), r.stderr)
         for (name, f) in files {
             XCTAssertEqual(try IO.read(dir.appendingPathComponent(name).path), f.body, name)
         }

@@ -182,10 +182,12 @@ public final class ModelDownloader {
         let sink = try FileSink(path: partial.path, offset: offset, file: file)
         defer { sink.close() }
         let progress = Progress("\(name): \(file)", enabled: showProgress)
-        let transfer = Transfer(request: req, followRedirects: true, sink: sink, progress: { done in
+        let report = { (done: Int64) in
             guard let expected else { return }
-            progress.update(Int(done >> 20), of: Int(expected >> 20), "MiB")
-        })
+            let shift: Int64 = expected >= 10 << 20 ? 20 : 10
+            progress.update(Int(done >> shift), of: Int(expected >> shift), shift == 20 ? "MiB" : "KiB")
+        }
+        let transfer = Transfer(request: req, followRedirects: true, sink: sink, progress: report)
         let result: Transfer.Result
         do {
             result = try transfer.run(name: name, file: file)
@@ -196,6 +198,7 @@ public final class ModelDownloader {
             let of = expected.map { " of \($0)" } ?? ""
             throw UnclipError.io("\(name): \(file): download interrupted after \(got)\(of) bytes (\(Self.describe(error))): run the same pull again to resume")
         }
+        report(sink.position)
         progress.finish()
         let status = result.response.statusCode
         if status == 416, let expected, offset == expected { return }
@@ -385,7 +388,8 @@ private final class Transfer: NSObject, URLSessionDataDelegate, @unchecked Senda
         guard ok, let sink else { return }
         sink.write(data)
         let pos = sink.position
-        if pos >> 20 != lastReport >> 20 { lastReport = pos; progress?(pos) }
+        // Every 64 KiB at most: often enough to move, rarely enough to be free.
+        if pos >> 16 != lastReport >> 16 { lastReport = pos; progress?(pos) }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
