@@ -18,7 +18,7 @@ import Foundation
 ///     symbol;
 ///  5. BOS + ids + EOS, truncated to `contextLength` keeping EOS last.
 ///
-/// Radford et al. 2021 (CLIP), §2.5 and the `simple_tokenizer.py` that ships
+/// Radford et al. 2021 (CLIP), §2.4 and the `simple_tokenizer.py` that ships
 /// with it; Sennrich et al. 2016 for BPE.
 public final class CLIPTokenizer: @unchecked Sendable {
     public static let clipPattern =
@@ -29,7 +29,6 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public let eosID: Int
     public let vocabularySize: Int
 
-    private let vocab: [String: Int]
     /// (left id, right id) → (rank, merged id); ids rather than strings keep
     /// the merge loop free of string hashing.
     private let merges: [UInt64: (rank: Int32, id: Int32)]
@@ -57,7 +56,6 @@ public final class CLIPTokenizer: @unchecked Sendable {
         guard let bos = vocab["<|startoftext|>"], let eos = vocab["<|endoftext|>"] else {
             throw UnclipError.model("\(vocabPath): has no <|startoftext|>/<|endoftext|> tokens; not a CLIP vocabulary")
         }
-        self.vocab = vocab
         self.bosID = bos
         self.eosID = eos
         self.vocabularySize = vocab.count
@@ -78,6 +76,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var merges = [UInt64: (rank: Int32, id: Int32)]()
         var rank: Int32 = 0
         for (lineNo, line) in mergeText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = line.hasSuffix("\r") ? line.dropLast() : line[...]
             if line.isEmpty || (lineNo == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ")
             guard parts.count == 2 else { throw UnclipError.model("\(mergesPath):\(lineNo + 1): expected two symbols") }
@@ -311,7 +310,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     /// The regular expressions of `tokenizers` 0.23 run on Oniguruma, whose
     /// property tables are Unicode 16.0; Swift 6.3's are 17.0. A scalar that
-    /// Unicode 17 added (4,657 of them: Tangut components, Sidetic, …) is
+    /// Unicode 17 added (4,657 of them, such as U+18DC7 or U+1E6E4) is
     /// unassigned to Oniguruma, so it must not count as a letter or number
     /// here either (an exhaustive comparison over all scalars found no other
     /// difference). Lower-casing is Rust's and already knows Unicode 17.
