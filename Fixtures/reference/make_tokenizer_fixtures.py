@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Reference token ids for TokenizerParityTests.
 
-Versions: Python 3, transformers 5.23.0, tokenizers (as pinned by that
-transformers), ftfy NOT installed (transformers 5.23's CLIPTokenizer is backed by
-the `tokenizers` library and never uses ftfy).
+Versions: Python 3.11.7, transformers 5.23.0, tokenizers 0.23.3; ftfy NOT
+installed (transformers 5.23's CLIPTokenizer is backed by the `tokenizers`
+library and never uses ftfy, nor html.unescape as OpenAI's simple_tokenizer did).
 
     /work/venv/bin/python Fixtures/reference/make_tokenizer_fixtures.py
 
