@@ -23,7 +23,7 @@ public struct Attention: @unchecked Sendable {
     public final class Workspace {
         let q, k, v, ctx: UnsafeMutablePointer<Float>   // [rows, D] each
         let scores: UnsafeMutablePointer<Float>         // [maxLength, maxLength]
-        init(rows: Int, width: Int, maxLength: Int) {
+        public init(rows: Int, width: Int, maxLength: Int) {
             q = .allocate(capacity: rows * width); k = .allocate(capacity: rows * width)
             v = .allocate(capacity: rows * width); ctx = .allocate(capacity: rows * width)
             scores = .allocate(capacity: maxLength * maxLength)
@@ -32,7 +32,7 @@ public struct Attention: @unchecked Sendable {
     }
 
     /// x[rows, D] += Attention(h[rows, D]) · W_outᵀ + b_out (residual folded in).
-    func forward(_ h: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>,
+    public func forward(_ h: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>,
                  lengths: [Int], work: Workspace) {
         let d = width, dh = d / heads
         let rows = lengths.reduce(0, +)

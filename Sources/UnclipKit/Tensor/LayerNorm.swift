@@ -16,7 +16,7 @@ public struct LayerNorm: @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let d = weight.count
         let g = weight.data, b = bias.data
-        for r in 0..<rows {
+        Parallel.rows(rows) { range in for r in range {
             let xi = x + r * d, yi = y + r * d
             // Two passes in float, like PyTorch's CPU kernel; the mean is
             // subtracted before squaring so large offsets do not cancel.
@@ -27,7 +27,7 @@ public struct LayerNorm: @unchecked Sendable {
             for c in 0..<d { let t = xi[c] - mean; sq += t * t }
             let inv = 1 / (sq / Float(d) + eps).squareRoot()
             for c in 0..<d { yi[c] = (xi[c] - mean) * inv * g[c] + b[c] }
-        }
+        } }
     }
 
     public func callAsFunction(_ x: Tensor) -> Tensor {
