@@ -18,6 +18,10 @@ public final class CLIPModel: @unchecked Sendable {
     /// (ViT-B/32: ~1 MB per image) while keeping GEMMs large enough to be efficient.
     public var batchSize = 16
 
+    private let lock = NSLock()
+    private var cachedPreprocessor: CLIPImagePreprocessor?
+    private var cachedTokenizer: CLIPTokenizer?
+
     public init(directory: URL) throws {
         self.directory = directory
         config = try CLIPConfig.load(directory: directory)
@@ -58,6 +62,28 @@ public final class CLIPModel: @unchecked Sendable {
         return try (0..<tokenIDs.count).map { try Self.normalised(y, row: $0) }
     }
 
+    /// Read on first use: a folder without vocab.json still encodes images.
+    public func preprocessor() throws -> CLIPImagePreprocessor {
+        lock.lock(); defer { lock.unlock() }
+        if let p = cachedPreprocessor { return p }
+        let p = try CLIPImagePreprocessor(modelDirectory: directory)
+        cachedPreprocessor = p
+        return p
+    }
+
+    public func tokenizer() throws -> CLIPTokenizer {
+        lock.lock(); defer { lock.unlock() }
+        if let t = cachedTokenizer { return t }
+        let vocab = directory.appendingPathComponent("vocab.json").path
+        let merges = directory.appendingPathComponent("merges.txt").path
+        for f in [vocab, merges] where !FileManager.default.fileExists(atPath: f) {
+            throw UnclipError.model("\(directory.path): no \((f as NSString).lastPathComponent), needed to encode text (`unclip model pull` fetches it)")
+        }
+        let t = try CLIPTokenizer(vocabPath: vocab, mergesPath: merges, contextLength: config.text.maxPositions)
+        cachedTokenizer = t
+        return t
+    }
+
     static func normalised(_ y: Tensor, row: Int) throws -> [Float] {
         let v = Array(UnsafeBufferPointer(start: y.row(row), count: y.cols))
         let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
@@ -77,8 +103,8 @@ public final class CLIPModel: @unchecked Sendable {
     /// fine-tunes differ in essentially every weight, so they differ in the
     /// samples; the price is that a hand edit of a few weights between
     /// samples would go unnoticed, which is acceptable for an identity that
-    /// guards against mixing embedding spaces, not against tampering.
-    /// Prefixed "sampled-" so nobody compares it with a hub digest.
+    /// guards against mixing embedding spaces, not against tampering. (So it
+    /// is not the digest the hub lists for the file.)
     public static func fingerprint(path: String) throws -> String {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw UnclipError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
@@ -113,6 +139,6 @@ public final class CLIPModel: @unchecked Sendable {
                 h.update(readAt(off, chunk))
             }
         }
-        return "sampled-" + SHA256.hex(h.finalize())
+        return SHA256.hex(h.finalize())
     }
 }
