@@ -81,7 +81,12 @@ struct Encode: ParsableCommand {
 
         init(output: String?, inputs: [String], texts: Int) throws {
             let total = inputs.count + texts
-            if output == "-" { self = .stream; return }
+            if output == "-" {
+                // Checked before the model loads, rather than after the first record is computed.
+                if IO.isTerminal(1) { throw UnclipError.usage("refusing to write binary data to a terminal: use -o FILE or a pipe") }
+                self = .stream
+                return
+            }
             if let pattern = output {
                 self = .files((0..<total).map { IO.expand(pattern: pattern, index: $0 + 1, total: total) }, announce: false)
                 return
