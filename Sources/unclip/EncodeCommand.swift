@@ -10,8 +10,9 @@ struct Encode: ParsableCommand {
         Each input becomes one embedding record: a CLIP image embedding plus the image itself \
         at working size (the exemplar the decoder draws from), or, for --text, a text embedding. \
         Records go to:
-          -o PATTERN   one file per record (`%d` is replaced by 1, 2, ...; without it, a name \
-        gets -1, -2 ... inserted when there are several records); -o - writes a stream to stdout;
+          -o PATTERN   one file per record: `%d` is replaced by 0, 1, 2, ... (as in pamsplit); \
+        without it, a name gets -0, -1, ... inserted when there are several records; \
+        -o - writes a stream to stdout;
           no -o, stdout a pipe or file: a stream of records to stdout, so
             unclip encode a.jpg | unclip vary -o var-%d.png
           no -o, stdout a terminal: STEM.emb in the current folder (text-N.emb for captions).
@@ -88,7 +89,7 @@ struct Encode: ParsableCommand {
                 return
             }
             if let pattern = output {
-                self = .files((0..<total).map { IO.expand(pattern: pattern, index: $0 + 1, total: total) }, announce: false)
+                self = .files((0..<total).map { IO.expand(pattern: pattern, index: $0, total: total) }, announce: false)
                 return
             }
             if !IO.isTerminal(1) { self = .stream; return }

@@ -70,7 +70,7 @@ final class EncodeCommandTests: XCTestCase {
         let dir = try CLI.tempDir(self)
         let r = try CLI.run(["encode", "--model", model, "-o", "e-%d.emb", landscape, portrait, "--text", "red"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let kinds = try (1...3).map { try EmbeddingFile.read(dir.appendingPathComponent("e-\($0).emb").path) }.map { "\($0.kind.rawValue) \($0.source)" }
+        let kinds = try (0..<3).map { try EmbeddingFile.read(dir.appendingPathComponent("e-\($0).emb").path) }.map { "\($0.kind.rawValue) \($0.source)" }
         XCTAssertEqual(kinds, ["image kodim03-96x64.png", "image kodim04-64x96.png", "text red"])
     }
 
