@@ -11,12 +11,12 @@ final class CLIPEndToEndTests: XCTestCase {
     }
 
     func testImageFilesMatchTransformers() throws {
-        for name in KitFixtures.clipModels {
-            let model = try CLIPModel(directory: KitFixtures.url("clip/\(name)"))
-            let ref = try KitFixtures.reference(name)
+        for name in CLIPModelFixtures.clipModels {
+            let model = try CLIPModel(directory: CLIPModelFixtures.url("clip/\(name)"))
+            let ref = try CLIPModelFixtures.reference(name)
             let files = try ref.list("images")
             XCTAssertEqual(files.count, 3)
-            let images = try files.map { try ImageCodec.read(KitFixtures.url("clip-images/\($0)").path) }
+            let images = try files.map { try ImageCodec.read(CLIPModelFixtures.url("clip-images/\($0)").path) }
             let expected = try ref.rows("file_embeds")
             for (i, (ours, theirs)) in zip(try model.embed(images: images), expected).enumerated() {
                 let maxDiff = zip(ours, theirs).map { abs($0 - $1) }.max()!
@@ -27,9 +27,9 @@ final class CLIPEndToEndTests: XCTestCase {
     }
 
     func testCaptionsMatchTransformers() throws {
-        for name in KitFixtures.clipModels {
-            let model = try CLIPModel(directory: KitFixtures.url("clip/\(name)"))
-            let ref = try KitFixtures.reference(name)
+        for name in CLIPModelFixtures.clipModels {
+            let model = try CLIPModel(directory: CLIPModelFixtures.url("clip/\(name)"))
+            let ref = try CLIPModelFixtures.reference(name)
             let captions = try ref.list("captions")
             XCTAssertEqual(captions.count, 4)
             // The tokenizer must reproduce transformers' ids before the embeddings can agree.
@@ -44,8 +44,8 @@ final class CLIPEndToEndTests: XCTestCase {
     }
 
     func testEncoderRecordsCarryProvenanceAndExemplar() throws {
-        let model = try CLIPModel(directory: KitFixtures.url("clip/tiny-gelu"))
-        let path = KitFixtures.url("clip-images/kodim03-96x64.png").path
+        let model = try CLIPModel(directory: CLIPModelFixtures.url("clip/tiny-gelu"))
+        let path = CLIPModelFixtures.url("clip-images/kodim03-96x64.png").path
         let bytes = try IO.read(path)
         let enc = EmbeddingEncoder(model: model, exemplarSize: 48, provenance: ["command": "unclip encode x"])
         let rec = try enc.encode(images: [.init(name: path, bytes: bytes)])[0]

@@ -3,7 +3,7 @@ import XCTest
 import UnclipKit
 
 /// Paths of committed fixtures, found by walking up from this file to Package.swift.
-enum KitFixtures {
+enum CLIPModelFixtures {
     static let root: URL = {
         var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {

@@ -7,7 +7,7 @@ import UnclipKit
 /// checkpoints that differ in every size, activation and storage type.
 final class CLIPParityTests: XCTestCase {
     func load(_ name: String) throws -> CLIPModel {
-        try CLIPModel(directory: KitFixtures.url("clip/\(name)"))
+        try CLIPModel(directory: CLIPModelFixtures.url("clip/\(name)"))
     }
 
     /// Cosine ≥ 0.99999 and max |Δ| ≤ 1e-4 per embedding, and unit length.
@@ -32,8 +32,8 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testImageTowerMatchesTransformers() throws {
-        for name in KitFixtures.clipModels {
-            let model = try load(name), ref = try KitFixtures.reference(name)
+        for name in CLIPModelFixtures.clipModels {
+            let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let shape = try ref.shape("pixels")
             XCTAssertEqual(Array(shape.dropFirst()), [3, model.inputResolution, model.inputResolution])
             let ours = try model.embed(pixels: try ref.floats("pixels"), count: shape[0])
@@ -42,8 +42,8 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testImageTowerOnProcessedFixtureImages() throws {
-        for name in KitFixtures.clipModels {
-            let model = try load(name), ref = try KitFixtures.reference(name)
+        for name in CLIPModelFixtures.clipModels {
+            let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let n = try ref.shape("file_pixels")[0]
             let ours = try model.embed(pixels: try ref.floats("file_pixels"), count: n)
             assertParity(ours, try ref.rows("file_embeds"), "\(name) file images")
@@ -51,7 +51,7 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testBatchingDoesNotChangeResults() throws {
-        let model = try load("tiny-gelu"), ref = try KitFixtures.reference("tiny-gelu")
+        let model = try load("tiny-gelu"), ref = try CLIPModelFixtures.reference("tiny-gelu")
         let px = try ref.floats("pixels"), n = try ref.shape("pixels")[0]
         model.batchSize = n
         let together = try model.embed(pixels: px, count: n)
@@ -63,8 +63,8 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testTextTowerMatchesTransformers() throws {
-        for name in KitFixtures.clipModels {
-            let model = try load(name), ref = try KitFixtures.reference(name)
+        for name in CLIPModelFixtures.clipModels {
+            let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let expected = try ref.rows("text_embeds")
             // Unpadded, as the tokenizer produces them, and EOS-padded as the reference ran them.
             assertParity(try model.embed(tokenIDs: try ref.ids("input_ids", lengthsKey: "text_lengths")), expected, "\(name) text")

@@ -10,7 +10,7 @@ final class CLIPWeightsTests: XCTestCase {
 
     /// A copy of the fixture model whose safetensors went through `edit`.
     func brokenModel(_ edit: (inout [SafeTensors.Entry]) -> Void) throws -> URL {
-        let src = KitFixtures.url("clip/\(fixture)")
+        let src = CLIPModelFixtures.url("clip/\(fixture)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("clip-weights-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
@@ -88,9 +88,9 @@ final class CLIPWeightsTests: XCTestCase {
                 entries[i].dtype = .BF16
             }
         }
-        let bf = try CLIPModel(directory: dir), f32 = try CLIPModel(directory: KitFixtures.url("clip/\(fixture)"))
+        let bf = try CLIPModel(directory: dir), f32 = try CLIPModel(directory: CLIPModelFixtures.url("clip/\(fixture)"))
         XCTAssertEqual(bf.weights.storedTypes, ["BF16"])
-        let ref = try KitFixtures.reference(fixture)
+        let ref = try CLIPModelFixtures.reference(fixture)
         let px = try ref.floats("pixels"), n = try ref.shape("pixels")[0]
         for (a, b) in zip(try bf.embed(pixels: px, count: n), try f32.embed(pixels: px, count: n)) {
             let cos = zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }
