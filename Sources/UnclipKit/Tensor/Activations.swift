@@ -70,11 +70,17 @@ public enum Activation: String, Sendable {
     /// degree-6 Taylor polynomial (relative error < 2e-7 on that range,
     /// about float's rounding), 2^n built in the exponent bits. Inputs are
     /// clamped to ±87 so 2^n stays a normal float; e^-87 is already
-    /// negligible next to the 1 it is added to.
+    /// negligible next to the 1 it is added to. Only lane-wise float and
+    /// integer arithmetic: Swift's SIMD rounding and float→int conversions
+    /// fall back to per-lane generic code, slower than libm.
     @inline(__always)
     static func exp8(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -87), upperBound: SIMD8(repeating: 87))
-        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
+        let xc = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 87)), SIMD8(repeating: -87))
+        // Adding 1.5·2^23 rounds x·log2(e) to the nearest integer n and
+        // leaves n in the low mantissa bits of t.
+        let shifter: SIMD8<Float> = SIMD8(repeating: 12582912)
+        let t = xc * 1.44269504088896341 + shifter
+        let n = t - shifter
         // ln 2 split in a part exact in float and a correction (Cody & Waite).
         let r = xc - n * 0.693359375 + n * 2.12194440e-4
         var poly: SIMD8<Float> = SIMD8(repeating: 1.0 / 720)
@@ -84,7 +90,8 @@ public enum Activation: String, Sendable {
         poly = poly * r + 0.5
         poly = poly * r + 1
         poly = poly * r + 1
-        let bits = (SIMD8<Int32>(n) &+ 127) &<< 23
-        return poly * unsafeBitCast(bits, to: SIMD8<Float>.self)
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000   // n as an integer
+        let twoN = unsafeBitCast((ni &+ 127) &<< 23, to: SIMD8<Float>.self)
+        return poly * twoN
     }
 }
