@@ -53,11 +53,17 @@ def bench_torch(model_dir, threads, images):
     lat = []
     for _ in range(3):
         t = time.perf_counter(); encode(images[:1]); lat.append(time.perf_counter() - t)
-    batch = 1e9
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+    batch, batch_cpu = 1e9, 0
     for _ in range(2):
-        t = time.perf_counter(); encode(images); batch = min(batch, time.perf_counter() - t)
+        t, c = time.perf_counter(), cpu()
+        encode(images)
+        if time.perf_counter() - t < batch:
+            batch, batch_cpu = time.perf_counter() - t, cpu() - c
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps(dict(load=load, latency=min(lat), batch=batch, n=len(images), rss=rss)))
+    print(json.dumps(dict(load=load, latency=min(lat), batch=batch, batch_cpu=batch_cpu, n=len(images), rss=rss)))
 
 
 def sgemm(threads):
@@ -77,10 +83,17 @@ def sgemm(threads):
     def run():
         lib.cblas_sgemm(101, 111, 112, m, n, k, f(1.0), ptr(a), k, ptr(b), k, f(0.0), ptr(c), n)
     run()
-    best = 1e9
-    for _ in range(5):
+    # Best wall time of 20 calls, and the rate implied by CPU time (all
+    # threads) over them: on a shared machine the wall rate is only a lower
+    # bound, while CPU time / threads approximates an uncontended call.
+    # The larger of the two is the limit reported (the stricter yardstick).
+    best, c0 = 1e9, time.process_time()
+    for _ in range(20):
         t = time.perf_counter(); run(); best = min(best, time.perf_counter() - t)
-    print(json.dumps(dict(gflops=2 * m * n * k / best / 1e9)))
+    per_call_cpu = (time.process_time() - c0) / 20
+    flops = 2 * m * n * k
+    print(json.dumps(dict(gflops=max(flops / best, threads * flops / per_call_cpu) / 1e9,
+                          gflops_wall=flops / best / 1e9, gflops_cpu=threads * flops / per_call_cpu / 1e9)))
 
 
 if __name__ == "__main__":
