@@ -152,4 +152,15 @@ final class EncodeCommandTests: XCTestCase {
         XCTAssertEqual(try CLI.run(["encode", "--threads", "0", landscape]).status, 64)
         XCTAssertEqual(try CLI.run(["encode", "--exemplar-size", "0", landscape]).status, 64)
     }
+
+    /// A model installed in the store is named by its hub name in records.
+    func testStoreModelIsNamedByHubName() throws {
+        let cache = try CLI.tempDir(self)
+        let store = cache.appendingPathComponent("unclip/models/test--tiny-clip")
+        try FileManager.default.createDirectory(at: store.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: model), to: store)
+        let r = try CLI.run(["encode", "--model", "test/tiny-clip", "--text", "red"], env: ["XDG_CACHE_HOME": cache.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try EmbeddingFile.parseStream([UInt8](r.stdout), name: "stdout")[0].model, "test/tiny-clip")
+    }
 }

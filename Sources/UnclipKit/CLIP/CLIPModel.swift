@@ -11,7 +11,8 @@ public final class CLIPModel: @unchecked Sendable {
     public let weights: CLIPWeights
     public let vision: VisionTransformer
     public let text: TextTransformer
-    /// The folder's name, e.g. "clip-vit-base-patch32".
+    /// The hub name for a model in the store ("openai/clip-vit-base-patch32"),
+    /// else the folder's name.
     public let modelName: String
     public let modelHash: String
     /// Images per forward pass in `embed(images:)`: bounds activation memory
@@ -29,8 +30,16 @@ public final class CLIPModel: @unchecked Sendable {
         weights = try CLIPWeights(path: path, config: config)
         vision = VisionTransformer(weights, config: config)
         text = TextTransformer(weights, config: config)
-        modelName = directory.standardizedFileURL.lastPathComponent
+        modelName = Self.name(of: directory)
         modelHash = try Self.fingerprint(path: path)
+    }
+
+    static func name(of directory: URL) -> String {
+        let dir = directory.standardizedFileURL
+        if dir.deletingLastPathComponent().path == ModelStore.root.standardizedFileURL.path {
+            return ModelStore.hubName(forFolder: dir.lastPathComponent)
+        }
+        return dir.lastPathComponent
     }
 
     public var inputResolution: Int { config.vision.imageSize }
