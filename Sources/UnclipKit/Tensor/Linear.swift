@@ -18,10 +18,22 @@ public struct Linear: @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
                         activation: Activation = .identity, accumulate: Bool = false) {
         precondition(!(accumulate && activation != .identity), "cannot fold an activation into a residual add")
-        BLAS.gemm(m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
-                  b: weight.data, ldb: inFeatures, transB: true,
-                  beta: accumulate ? 1 : 0, c: y, ldc: outFeatures)
-        activation.applyWithBias(y, rows: rows, cols: outFeatures, bias: bias.map { UnsafePointer($0.data) })
+        let n = outFeatures
+        if !accumulate, let b = bias {
+            // y starts as the bias rows and the GEMM adds onto it (beta = 1):
+            // one write pass instead of BLAS zeroing y (beta = 0) and a
+            // separate read-modify-write pass for the bias.
+            Parallel.rows(rows) { range in
+                for r in range { (y + r * n).update(from: b.data, count: n) }
+            }
+            BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                      transB: true, beta: 1, c: y, ldc: n)
+            activation.applyWithBias(y, rows: rows, cols: n, bias: nil)
+            return
+        }
+        BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                  transB: true, beta: accumulate ? 1 : 0, c: y, ldc: n)
+        activation.applyWithBias(y, rows: rows, cols: n, bias: bias.map { UnsafePointer($0.data) })
     }
 
     /// Allocating form for small, one-off products (projections, tests).
