@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Helpers for bench/encode (not a test). Versions: torch 2.15.0,
-transformers 5.23.0, pillow 13.0.0, numpy.
+"""Helpers for bench/encode (not a test). Versions: Python 3.11.7,
+torch 2.15.0, transformers 5.23.0, pillow 13.0.0, numpy 2.4.6.
 
     make-model DIR           random full-size ViT-B/32 CLIP checkpoint, HF layout
     torch DIR THREADS IMGS…  transformers + PyTorch on CPU: load, latency, throughput, RSS

@@ -3,8 +3,8 @@
 
 Versions used to produce the committed fixtures (the Swift tests never run
 Python; rerun this only to regenerate):
-    python 3, torch 2.15.0, transformers 5.23.0, safetensors 0.8.0,
-    pillow 13.0.0, numpy
+    Python 3.11.7, torch 2.15.0 (CPU), transformers 5.23.0, tokenizers 0.23.3,
+    safetensors 0.8.0, pillow 13.0.0, numpy 2.4.6
 
     /work/venv/bin/python Fixtures/reference/make_clip_fixtures.py
 
