@@ -92,8 +92,13 @@ final class CLIPParityTests: XCTestCase {
     }
 
     func testWeightsAreF32ViewsOrWidenedF16() throws {
-        XCTAssertEqual(try load("tiny-gelu").weights.storedTypes, ["F32"])
-        XCTAssertEqual(try load("tiny-quickgelu-f16").weights.storedTypes, ["F16"])
+        let f32 = try load("tiny-gelu").weights, f16 = try load("tiny-quickgelu-f16").weights
+        XCTAssertEqual(f32.storedTypes, ["F32"])
+        XCTAssertEqual(f16.storedTypes, ["F16"])
+        // F32 tensors are read in place from the mapped file (no copy); F16 ones are widened copies.
+        let name = "vision_model.encoder.layers.0.mlp.fc1.weight"
+        XCTAssertEqual(UnsafeRawPointer(f32.tensor(name).data), try f32.file.raw(name).baseAddress)
+        XCTAssertNotEqual(UnsafeRawPointer(f16.tensor(name).data), try f16.file.raw(name).baseAddress)
     }
 
     func testFingerprintIsStableAndDistinguishesModels() throws {
