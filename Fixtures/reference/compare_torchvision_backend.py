@@ -7,7 +7,7 @@ Versions: transformers 5.23.0, torch 2.15.0, Pillow 13.0.0. torchvision is not i
 uint8 tensor for BICUBIC: float32 F.interpolate(antialias=True), round, clamp, uint8;
 then the centre crop and the fused (x - 255*mean) / (255*std).
 
-    /work/venv/bin/python Fixtures/reference/compare_torchvision_backend.py
+    python Fixtures/reference/compare_torchvision_backend.py
 """
 import numpy as np, torch, torch.nn.functional as F, os
 from PIL import Image

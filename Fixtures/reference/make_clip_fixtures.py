@@ -6,7 +6,7 @@ Python; rerun this only to regenerate):
     Python 3.11.7, torch 2.15.0 (CPU), transformers 5.23.0, tokenizers 0.23.3,
     safetensors 0.8.0, pillow 13.0.0, numpy 2.4.6
 
-    /work/venv/bin/python Fixtures/reference/make_clip_fixtures.py
+    python Fixtures/reference/make_clip_fixtures.py
 
 Writes, for each model under Fixtures/clip/<name>/:
     config.json, model.safetensors, vocab.json, merges.txt,

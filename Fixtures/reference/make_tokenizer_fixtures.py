@@ -5,7 +5,7 @@ Versions: Python 3.11.7, transformers 5.23.0, tokenizers 0.23.3; ftfy NOT
 installed (transformers 5.23's CLIPTokenizer is backed by the `tokenizers`
 library and never uses ftfy, nor html.unescape as OpenAI's simple_tokenizer did).
 
-    /work/venv/bin/python Fixtures/reference/make_tokenizer_fixtures.py
+    python Fixtures/reference/make_tokenizer_fixtures.py
 
 writes Fixtures/tokenizer/cases.json: [{"text": ..., "ids": [...]}, ...], the ids
 from CLIPTokenizer.from_pretrained(Fixtures/clip-vocab)(text, truncation=True,
