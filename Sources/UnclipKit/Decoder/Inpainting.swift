@@ -1,0 +1,76 @@
+import Foundation
+
+/// Whole-image inpainting: crop to the hole plus context, synthesise from
+/// the surroundings, blend in the gradient domain, and paste back so every
+/// pixel outside the mask keeps its exact bytes.
+public enum Inpainting {
+    /// `mask` has one value per pixel: 1 regenerates, 0 keeps, between
+    /// blends. The result has the input's channel count; regenerated
+    /// pixels become opaque in proportion to the mask. Pixels where the
+    /// mask is 0 are the input's bytes, untouched.
+    public static func inpaint(_ image: Image, mask: [Float], options: SynthesisOptions, seamless: Bool = true,
+                               progress: Progress? = nil) throws -> Image {
+        guard mask.count == image.pixelCount else {
+            throw UnclipError.usage("mask has \(mask.count) values, expected \(image.pixelCount)")
+        }
+        let w = image.width, h = image.height
+        var x0 = w, y0 = h, x1 = -1, y1 = -1
+        for y in 0..<h {
+            for x in 0..<w where mask[y * w + x] > 0 {
+                x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+            }
+        }
+        guard x1 >= 0 else { return image }
+        // Context: enough surroundings to copy from, in proportion to the
+        // hole, but never the whole of a large photo for a small hole.
+        let side = max(x1 - x0 + 1, y1 - y0 + 1)
+        let margin = max(48, side)
+        let cx0 = max(0, x0 - margin), cy0 = max(0, y0 - margin)
+        let cx1 = min(w - 1, x1 + margin), cy1 = min(h - 1, y1 + margin)
+        let cw = cx1 - cx0 + 1, ch = cy1 - cy0 + 1
+        guard cw >= options.patchSize && ch >= options.patchSize else {
+            throw UnclipError.usage("image is too small to inpaint: it must be at least \(options.patchSize) pixels on each side")
+        }
+        let full = FloatImage(image.rgb())
+        let crop = full.crop(x: cx0, y: cy0, width: cw, height: ch)
+        var cropMask = [Float](repeating: 0, count: cw * ch)
+        for y in 0..<ch {
+            for x in 0..<cw { cropMask[y * cw + x] = min(1, max(0, mask[(cy0 + y) * w + cx0 + x])) }
+        }
+        if !cropMask.contains(where: { $0 < 1 }) {
+            throw UnclipError.usage("the mask covers the whole image: nothing is left to copy from")
+        }
+        let cropImage = crop.image()
+        let synthesized = try PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: cropMask,
+                                                        options: options, progress: progress)
+        var result = FloatImage(synthesized)
+        if seamless {
+            // The synthesiser already faded soft mask values in; the solve
+            // covers the whole region without fading a second time.
+            result = PoissonBlend.blend(source: result, into: crop, mask: cropMask.map { $0 > 0 ? 1 : 0 }).image
+        }
+        // Paste back: only masked pixels change.
+        var out = image
+        let C = image.channels
+        for y in 0..<ch {
+            for x in 0..<cw {
+                let m = cropMask[y * cw + x]
+                guard m > 0 else { continue }
+                let pi = (cy0 + y) * w + cx0 + x
+                let v = (0..<3).map { FloatImage.quantize(result[x, y, $0]) }
+                switch C {
+                case 1, 2:
+                    let r = Int(v[0]) * 19595, g = Int(v[1]) * 38470, b = Int(v[2]) * 7471
+                    out.pixels[pi * C] = UInt8((r + g + b + 0x8000) >> 16)
+                default:
+                    for c in 0..<3 { out.pixels[pi * C + c] = v[c] }
+                }
+                if C == 2 || C == 4 {
+                    let a = Float(image.pixels[pi * C + C - 1])
+                    out.pixels[pi * C + C - 1] = FloatImage.quantize(m * 255 + (1 - m) * a)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+
+/// Knobs of the patch synthesiser. The defaults are tuned for photographs.
+public struct SynthesisOptions: Sendable {
+    /// Side of the square patches, in pixels (odd).
+    public var patchSize = 7
+    /// Expectation–maximisation rounds (PatchMatch + voting) per pyramid level.
+    public var emIterations = 4
+    /// Rounds at levels with more than `refinePixels` pixels to regenerate:
+    /// those levels only sharpen detail the coarser ones already placed.
+    public var refineIterations = 2
+    public var refinePixels = 256 * 256
+    /// PatchMatch rounds per EM round (the first round at the coarsest level does more).
+    public var searchIterations = 1
+    /// Smaller side of the coarsest pyramid level, in pixels.
+    public var coarsestSize = 32
+    /// GPNN coarsest-level noise amplitude, as a fraction of the full 0…255
+    /// range (Granot et al. 2022, "Drop the GAN", §3): 0 reconstructs,
+    /// about 0.75 gives varied yet plausible layouts.
+    public var noise: Float = 0
+    /// Seeds every random choice; same inputs + seed + threads → same bytes.
+    public var seed: UInt64 = 0
+    /// Worker threads. The output does not depend on it.
+    public var threads = 2
+    /// Voting sharpness: 0 averages every overlapping patch equally; higher
+    /// values favour the better-matching ones (Wexler et al. 2007, §3.1).
+    public var voteSharpness: Float = 1
+    /// Distance added to patches of a lighter exemplar, per patch pixel and
+    /// channel, scaled by 1 − weight/maxWeight (in squared 8-bit levels).
+    public var exemplarPenalty: Float = 400
+
+    public init() {}
+}
+
+/// One source of patches, and how much the result should draw from it.
+public struct WeightedExemplar: Sendable {
+    public var image: Image
+    public var weight: Float
+    /// Optional trust plane (width×height, 1 = may be copied). Pixels below
+    /// 1 are never copied from: an inpainting's hole, for instance.
+    public var usable: [Float]?
+
+    public init(_ image: Image, weight: Float = 1) {
+        self.image = image; self.weight = weight; usable = nil
+    }
+
+    public init(_ image: Image, weight: Float = 1, usable: [Float]?) {
+        self.image = image; self.weight = weight; self.usable = usable
+    }
+}
+
+/// Exemplar-based image synthesis: coarse-to-fine EM over an image
+/// pyramid, each level matching every target patch to its nearest exemplar
+/// patch with PatchMatch (Barnes et al. 2009) and rebuilding pixels by patch
+/// voting (Wexler et al. 2007); a noisy coarsest level gives diversity
+/// (Granot et al. 2022, GPNN).
+public enum PatchSynthesis {
+    /// Regenerates width×height pixels from the exemplars. `known` + `mask`
+    /// (1 = regenerate, soft values allowed, count width*height) constrain
+    /// it: known pixels are fixed inputs at every level. With `known` and no
+    /// exemplars, the known pixels outside the mask are the exemplar (plain
+    /// inpainting). The result is RGB.
+    public static func synthesize(exemplars: [WeightedExemplar], width: Int, height: Int, known: Image?, mask: [Float]?,
+                                  options: SynthesisOptions, progress: Progress?) throws -> Image {
+        let p = options.patchSize
+        guard p >= 3 && p % 2 == 1 else { throw UnclipError.usage("patch size must be odd and at least 3, not \(p)") }
+        guard width >= p && height >= p else {
+            throw UnclipError.usage("cannot synthesise \(width)x\(height): smaller than one \(p)x\(p) patch")
+        }
+        guard options.threads >= 1 else { throw UnclipError.usage("threads must be at least 1") }
+        if let known, known.width != width || known.height != height {
+            throw UnclipError.usage("known image is \(known.width)x\(known.height), expected \(width)x\(height)")
+        }
+        if let mask, mask.count != width * height {
+            throw UnclipError.usage("mask has \(mask.count) values, expected \(width * height)")
+        }
+        if mask != nil && known == nil { throw UnclipError.usage("a mask needs the known image it applies to") }
+        let hole: [Float] = mask.map { $0.map { min(1, max(0, $0.isNaN ? 0 : $0)) } }
+            ?? [Float](repeating: 1, count: width * height)
+
+        var sources = exemplars
+        if sources.isEmpty {
+            guard let known else { throw UnclipError.usage("nothing to synthesise from: give an exemplar or a known image") }
+            sources = [WeightedExemplar(known, weight: 1, usable: hole.map { 1 - $0 })]
+        }
+        for (i, s) in sources.enumerated() {
+            if let u = s.usable, u.count != s.image.pixelCount {
+                throw UnclipError.usage("exemplar \(i + 1): usable plane has \(u.count) values, expected \(s.image.pixelCount)")
+            }
+            guard s.weight.isFinite && s.weight >= 0 else { throw UnclipError.usage("exemplar \(i + 1): weight must be ≥ 0") }
+        }
+        guard sources.contains(where: { $0.weight > 0 }) else { throw UnclipError.usage("every exemplar has weight 0") }
+
+        let engine = Engine(sources: sources, width: width, height: height,
+                            known: known.map { FloatImage($0.rgb()) }, hole: hole, options: options)
+        guard engine.hasSourcePatches else {
+            throw UnclipError.badInput("no usable \(p)x\(p) patch to copy from: the exemplars are too small or entirely masked")
+        }
+        return engine.run(progress: progress).image()
+    }
+}
+
+/// One synthesis run: the pyramids and the level loop.
+private struct Engine {
+    let options: SynthesisOptions
+    let levels: [(w: Int, h: Int)]
+    /// Per level, finest first.
+    var knownLevels: [FloatImage?] = []
+    var holeLevels: [[Float]] = []
+    var atlases: [SourceAtlas] = []
+    let blendInit: [FloatImage]
+    let hasKnown: Bool
+
+    init(sources: [WeightedExemplar], width: Int, height: Int, known: FloatImage?, hole: [Float], options: SynthesisOptions) {
+        self.options = options
+        let p = options.patchSize
+        // Every exemplar level must still hold a few patches.
+        let smallestExemplarSide = sources.map { min($0.image.width, $0.image.height) }.min()!
+        var lv = ImagePyramid.sizes(width: width, height: height, coarsest: options.coarsestSize, minSide: 2 * p)
+        while lv.count > 1 && smallestExemplarSide >> (lv.count - 1) < 2 * p { lv.removeLast() }
+        levels = lv
+        hasKnown = known != nil
+
+        let exFloat = sources.map { FloatImage($0.image.rgb()) }
+        let exUsable = sources.map { s in s.usable.map { $0.map { min(1, max(0, $0)) } } ?? [Float](repeating: 1, count: s.image.pixelCount) }
+        var inits: [FloatImage] = []
+        for (l, size) in lv.enumerated() {
+            let scale = pow(0.5, Double(l))
+            if let known {
+                let trust = hole.map { 1 - $0 }
+                if l == 0 {
+                    knownLevels.append(known); holeLevels.append(hole)
+                } else {
+                    let (k, t) = ImagePyramid.downsample(known, weight: trust, width: size.w, height: size.h)
+                    knownLevels.append(k); holeLevels.append(t.map { min(1, max(0, 1 - $0)) })
+                }
+            } else {
+                knownLevels.append(nil)
+                holeLevels.append([Float](repeating: 1, count: size.w * size.h))
+            }
+            var exs: [FloatImage] = [], us: [[Float]?] = []
+            for (i, ex) in exFloat.enumerated() {
+                if l == 0 { exs.append(ex); us.append(exUsable[i]); continue }
+                let w = max(1, Int((Double(ex.width) * scale).rounded())), h = max(1, Int((Double(ex.height) * scale).rounded()))
+                let (e, u) = ImagePyramid.downsample(ex, weight: exUsable[i], width: w, height: h)
+                exs.append(e); us.append(u)
+            }
+            atlases.append(SourceAtlas(exemplars: exs, usable: us, weights: sources.map(\.weight), patch: p,
+                                       penaltyScale: options.exemplarPenalty * Float(p * p * 3)))
+            if l == lv.count - 1 && known == nil {
+                inits = exs.map { $0.resizedBilinear(width: size.w, height: size.h) }
+            }
+        }
+        blendInit = inits
+        _ = sources
+        weights = sources.map(\.weight)
+    }
+
+    var weights: [Float] = []
+
+    var hasSourcePatches: Bool { atlases.allSatisfy { !$0.validList.isEmpty } }
+
+    func run(progress: Progress?) -> FloatImage {
+        let p = options.patchSize
+        let L = levels.count
+        var current = FloatImage(width: 1, height: 1, channels: 3)
+        var coarserNNF: NearestNeighbourField? = nil
+        var stream: UInt64 = 0
+        for l in stride(from: L - 1, through: 0, by: -1) {
+            progress?.update(L - 1 - l, of: L, "level \(levels[l].w)x\(levels[l].h)")
+            let (w, h) = levels[l]
+            let hole = holeLevels[l]
+            let known = knownLevels[l]
+            let atlas = atlases[l]
+            var nnf = NearestNeighbourField(width: w, height: h, patch: p,
+                                            active: NearestNeighbourField.activeCorners(mask: hole, width: w, height: h, patch: p))
+            var rng = SplitMix64(seed: options.seed, stream: 0xC0A25E, UInt64(l))
+            if l == L - 1 {
+                current = initialGuess(width: w, height: h, known: known, hole: hole, rng: &rng)
+            } else {
+                // Enlarge the previous result for the distances, then carry the
+                // coarser field up: its matches, scaled, place texture at this level.
+                let up = current.resizedBilinear(width: w, height: h)
+                current = compose(up, known: known, hole: hole)
+                if let coarse = coarserNNF {
+                    let finerAtlas = atlas, coarserAtlas = atlases[l + 1]
+                    for y in 0..<nnf.cornerRows {
+                        for x in 0..<nnf.cornerCols where nnf.active[y * w + x] {
+                            let cx = min(x * coarse.width / w, coarse.cornerCols - 1)
+                            let cy = min(y * coarse.height / h, coarse.cornerRows - 1)
+                            let m = coarse.match[cy * coarse.width + cx]
+                            guard m >= 0 else { continue }
+                            let tx = x - cx * w / coarse.width, ty = y - cy * h / coarse.height
+                            let f = coarserAtlas.upsample(m, to: finerAtlas, tx: tx, ty: ty)
+                            if finerAtlas.valid[Int(f)] { nnf.match[y * w + x] = f }
+                        }
+                    }
+                }
+            }
+            PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
+            let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+            let rounds = holePixels > options.refinePixels ? options.refineIterations : options.emIterations
+            for it in 0..<max(1, rounds) {
+                var searches = options.searchIterations
+                if l == L - 1 && it == 0 { searches = max(searches, 4) }
+                if l < L - 1 && it == 0 {
+                    // Vote the carried-up field first so the search starts from sharp texture.
+                    PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
+                                       seed: options.seed, stream: stream, threads: options.threads)
+                    PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                     sharpness: options.voteSharpness, threads: options.threads)
+                }
+                stream += 1
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches,
+                                   seed: options.seed, stream: stream, threads: options.threads)
+                PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                 sharpness: options.voteSharpness, threads: options.threads)
+            }
+            coarserNNF = nnf
+        }
+        progress?.update(L, of: L)
+        progress?.finish()
+        return current
+    }
+
+    /// Known pixels where fixed, `guess` in the hole, blended by the soft mask.
+    func compose(_ guess: FloatImage, known: FloatImage?, hole: [Float]) -> FloatImage {
+        guard let known else { return guess }
+        var out = guess
+        let n = out.planeSize
+        for c in 0..<out.channels {
+            for i in 0..<n {
+                let m = hole[i]
+                out.data[c * n + i] = m * guess.data[c * n + i] + (1 - m) * known.data[c * n + i]
+            }
+        }
+        return out
+    }
+
+    /// The coarsest level's starting point: a smooth fill of the hole from
+    /// its surroundings, or the weighted blend of the exemplars, plus GPNN
+    /// noise on the pixels to regenerate.
+    func initialGuess(width w: Int, height h: Int, known: FloatImage?, hole: [Float], rng: inout SplitMix64) -> FloatImage {
+        var base: FloatImage
+        if let known {
+            base = ImagePyramid.pullPushFill(known, trust: hole.map { 1 - $0 })
+        } else {
+            base = FloatImage(width: w, height: h, channels: 3)
+            let total = weights.reduce(0, +)
+            for (e, img) in blendInit.enumerated() {
+                let a = weights[e] / total
+                for i in 0..<base.data.count { base.data[i] += a * img.data[i] }
+            }
+        }
+        if options.noise > 0 {
+            let n = w * h
+            let amp = options.noise * 255
+            for i in 0..<n {
+                // One noise value per pixel for all channels would only shift
+                // brightness; independent per channel varies colour too.
+                for c in 0..<3 { base.data[c * n + i] += amp * hole[i] * rng.gaussian() }
+            }
+        }
+        return base
+    }
+}

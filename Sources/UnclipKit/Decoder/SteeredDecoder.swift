@@ -1,0 +1,54 @@
+import Foundation
+
+/// CLIP steering (Ramesh et al. 2022, "Hierarchical text-conditional image
+/// generation with CLIP latents", §2): decode several candidates from
+/// different seeds and keep those whose CLIP embedding is closest to the
+/// target. Without an embedder it keeps the first candidates unscored, so
+/// the decoder still works when no model is installed.
+public final class SteeredDecoder {
+    public let embedder: ImageEmbedder?
+
+    public init(embedder: ImageEmbedder?) { self.embedder = embedder }
+
+    /// Whether candidates are actually ranked.
+    public var isSteering: Bool { embedder != nil }
+
+    /// Scores candidates by cosine to `target`, keeps the best `keep`, no two
+    /// closer than `minDistance` (cosine distance between their embeddings)
+    /// when given — unless too few candidates are that far apart, in which
+    /// case the best remaining ones fill the gap. Unsteered: the first
+    /// `keep`, in order, with score NaN.
+    public func select(candidates: [Image], target: [Float], keep: Int, minDistance: Float?) throws -> [(image: Image, score: Float)] {
+        guard keep >= 1 else { throw UnclipError.usage("must keep at least one candidate") }
+        guard let embedder else {
+            return candidates.prefix(keep).map { ($0, Float.nan) }
+        }
+        guard !candidates.isEmpty else { return [] }
+        let embeddings = try embedder.embed(images: candidates)  // [K][D]
+        guard embeddings.allSatisfy({ $0.count == target.count }) else {
+            throw UnclipError.usage("target embedding has \(target.count) dimensions, \(embedder.modelName) makes \(embeddings.first?.count ?? 0)")
+        }
+        let scores = embeddings.map { SteeredDecoder.cosine($0, target) }
+        // Stable: ties keep the earlier seed.
+        let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
+        var chosen: [Int] = []
+        for i in order where chosen.count < keep {
+            if let minDistance, chosen.contains(where: { 1 - SteeredDecoder.cosine(embeddings[$0], embeddings[i]) < minDistance }) {
+                continue
+            }
+            chosen.append(i)
+        }
+        for i in order where chosen.count < keep && !chosen.contains(i) { chosen.append(i) }
+        return chosen.map { (candidates[$0], scores[$0]) }
+    }
+
+    /// Cosine similarity (0 when either vector is zero).
+    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
+        var dot: Double = 0, na: Double = 0, nb: Double = 0
+        for i in 0..<min(a.count, b.count) {
+            dot += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i])
+        }
+        guard na > 0 && nb > 0 else { return 0 }
+        return Float(dot / (na * nb).squareRoot())
+    }
+}
