@@ -1,0 +1,67 @@
+import Foundation
+
+/// Interpolation between two images, Ramesh et al. 2022, §3.2: the target
+/// embedding follows z_θ = slerp(z_A, z_B, θ) and every frame is decoded
+/// from the same noise (the paper fixes x_T), so the sequence changes only
+/// as θ does. Here a frame is patch-synthesised from both exemplars, A
+/// weighted 1−θ and B weighted θ, at a size between theirs; with several
+/// candidates per frame the one closest to z_θ is kept.
+public enum Interpolation {
+    public struct Options: Sendable {
+        /// Candidates per frame (K); 1 decodes each frame once.
+        public var candidates = 1
+        /// Coarsest-level noise as in `Variation` (0: the exemplars' blend).
+        public var strength: Float = 0
+        public var seed: UInt64 = 0
+        public var synthesis = SynthesisOptions()
+        public init() {}
+    }
+
+    public struct Frame: Sendable {
+        public var theta: Double
+        public var image: Image
+        /// slerp(z_A, z_B, θ).
+        public var target: [Float]
+        /// Cosine of the decoded frame to the target (NaN when unsteered).
+        public var score: Float
+    }
+
+    /// θ for each of `frames` evenly spaced frames from 0 to 1.
+    public static func thetas(frames: Int) -> [Double] {
+        precondition(frames >= 1)
+        if frames == 1 { return [0.5] }
+        return (0..<frames).map { Double($0) / Double(frames - 1) }
+    }
+
+    /// Frames change size smoothly when A and B differ, ending at each one's own.
+    public static func frameSize(_ a: Image, _ b: Image, theta: Double) -> (width: Int, height: Int) {
+        (Int((Double(a.width) * (1 - theta) + Double(b.width) * theta).rounded()),
+         Int((Double(a.height) * (1 - theta) + Double(b.height) * theta).rounded()))
+    }
+
+    public static func frame(a: Image, b: Image, za: [Float], zb: [Float], theta: Double, embedder: ImageEmbedder?,
+                             options: Options) throws -> Frame {
+        guard za.count == zb.count else {
+            throw UnclipError.usage("the embeddings have \(za.count) and \(zb.count) dimensions: they come from different models")
+        }
+        guard (0...1).contains(theta) else { throw UnclipError.usage("θ must be between 0 and 1, not \(theta)") }
+        let target = Slerp.slerp(za, zb, theta)
+        // The endpoints draw from one exemplar only, so they reconstruct it.
+        var exemplars: [WeightedExemplar] = []
+        if theta < 1 { exemplars.append(WeightedExemplar(a.rgb(), weight: Float(1 - theta))) }
+        if theta > 0 { exemplars.append(WeightedExemplar(b.rgb(), weight: Float(theta))) }
+        let (w, h) = frameSize(a, b, theta: theta)
+        var synth = options.synthesis
+        synth.noise = Variation.noise(strength: options.strength)
+        let k = embedder == nil ? 1 : max(1, options.candidates)
+        var candidates: [Image] = []
+        for i in 0..<k {
+            // The same seeds for every θ: the fixed x_T of the paper.
+            synth.seed = Variation.candidateSeed(options.seed, i)
+            candidates.append(try PatchSynthesis.synthesize(exemplars: exemplars, width: w, height: h, known: nil, mask: nil,
+                                                            options: synth, progress: nil))
+        }
+        let best = try SteeredDecoder(embedder: embedder).select(candidates: candidates, target: target, keep: 1, minDistance: nil)[0]
+        return Frame(theta: theta, image: best.image, target: target, score: best.score)
+    }
+}
