@@ -27,3 +27,26 @@ enum TestImages {
         return Double(s) / Double(im.pixelCount)
     }
 }
+
+/// The repository's `Fixtures/edit` crops, for Kit tests.
+enum EditKitFixtures {
+    static let root: URL = {
+        var u = URL(fileURLWithPath: #filePath)
+        while u.path != "/" {
+            u = u.deletingLastPathComponent()
+            if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { break }
+        }
+        return u.appendingPathComponent("Fixtures/edit")
+    }()
+
+    static func image(_ name: String) throws -> Image { try ImageCodec.read(root.appendingPathComponent(name).path).rgb() }
+    static func red() throws -> Image { try image("red-parrot-96x64.png") }
+    static func blue() throws -> Image { try image("blue-parrot-96x64.png") }
+
+    static func psnr(_ a: Image, _ b: Image) -> Double {
+        precondition(a.pixels.count == b.pixels.count)
+        var s = 0.0
+        for (x, y) in zip(a.pixels, b.pixels) { let d = Double(x) - Double(y); s += d * d }
+        return s == 0 ? .infinity : 10 * log10(255 * 255 / (s / Double(a.pixels.count)))
+    }
+}

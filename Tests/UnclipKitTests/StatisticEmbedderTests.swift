@@ -25,7 +25,7 @@ final class StatisticEmbedderTests: XCTestCase {
         raw[28] = 1
         for j in 34..<38 { raw[j] = 0.25 }
         // Hellinger: square roots, then one norm (√6, one per block).
-        XCTAssertEqual(z.map(Double.init), raw.map { $0.squareRoot() / 6.0.squareRoot() }, accuracy: 1e-6)
+        assertClose(z.map(Double.init), raw.map { $0.squareRoot() / 6.0.squareRoot() }, accuracy: 1e-6)
     }
 
     func testBrighterImageMovesTowardTheBrightCaption() throws {

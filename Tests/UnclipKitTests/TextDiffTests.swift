@@ -19,7 +19,7 @@ final class TextDiffTests: XCTestCase {
         let to = Slerp.normalized([1, 1, 0])!, from = Slerp.normalized([1, 0, 0])!
         let d = try TextDiff.direction(to: to, from: from)
         let expect = Slerp.normalized(zip(to, from).map { $0 - $1 })!
-        XCTAssertEqual(d.map(Double.init), expect.map(Double.init), accuracy: 1e-7)
+        assertClose(d.map(Double.init), expect.map(Double.init), accuracy: 1e-7)
         XCTAssertEqual(Slerp.norm(d), 1, accuracy: 1e-6)
     }
 
@@ -27,7 +27,7 @@ final class TextDiffTests: XCTestCase {
         let t = TableTextEmbedder(["a photo at night": [0, 1, 0], "a photo": [1, 0, 0]])
         let d = try TextDiff.direction(text: t, to: "a photo at night", from: "  ")
         XCTAssertEqual(t.asked, ["a photo at night", "a photo"])
-        XCTAssertEqual(d.map(Double.init), [-0.5.squareRoot(), 0.5.squareRoot(), 0], accuracy: 1e-6)
+        assertClose(d.map(Double.init), [-0.5.squareRoot(), 0.5.squareRoot(), 0], accuracy: 1e-6)
     }
 
     func testSameCaptionsAreAUsageError() {
@@ -50,7 +50,7 @@ final class TextDiffTests: XCTestCase {
     }
 
     func testStepsScheduleRunsFromZeroToTheta() {
-        XCTAssertEqual(TextDiff.schedule(theta: 0.4, steps: 5), [0, 0.1, 0.2, 0.3, 0.4], accuracy: 1e-12)
+        assertClose(TextDiff.schedule(theta: 0.4, steps: 5), [0, 0.1, 0.2, 0.3, 0.4], accuracy: 1e-12)
         XCTAssertEqual(TextDiff.schedule(theta: 0.4, steps: 1), [0.4])
     }
 
