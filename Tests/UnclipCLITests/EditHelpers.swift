@@ -53,16 +53,21 @@ enum EditFixtures {
         return Double(s) / Double(im.pixelCount)
     }
 
-    /// The tEXt value for `key` in a PNG file (uncompressed chunks only).
+    /// The text value for `key` in a PNG file: tEXt (Latin-1) or
+    /// uncompressed iTXt (UTF-8), as the codec writes them.
     static func pngText(_ data: [UInt8], _ key: String) -> String? {
         var i = 8
         while i + 8 <= data.count {
             let len = Int(data[i]) << 24 | Int(data[i + 1]) << 16 | Int(data[i + 2]) << 8 | Int(data[i + 3])
             let type = String(decoding: data[(i + 4)..<(i + 8)], as: UTF8.self)
-            if type == "tEXt", i + 8 + len <= data.count {
+            if (type == "tEXt" || type == "iTXt"), i + 8 + len <= data.count {
                 let body = Array(data[(i + 8)..<(i + 8 + len)])
                 if let z = body.firstIndex(of: 0), String(decoding: body[..<z], as: UTF8.self) == key {
-                    return String(decoding: body[(z + 1)...], as: UTF8.self)
+                    if type == "tEXt" { return String(body[(z + 1)...].map { Character(Unicode.Scalar($0)) }) }
+                    // iTXt: flag, method, language\0, translated keyword\0, text.
+                    var k = z + 3
+                    for _ in 0..<2 { while k < body.count && body[k] != 0 { k += 1 }; k += 1 }
+                    return k <= body.count ? String(decoding: body[k...], as: UTF8.self) : nil
                 }
             }
             i += 12 + len
