@@ -15,7 +15,7 @@ struct Textdiff: ParsableCommand {
         also keeps the result close to the original.
 
           unclip textdiff photo.emb --from "a photo" --to "a photo at night" -o night.png
-          unclip textdiff photo.emb --to "a warm sunny photo" --steps 5 -o step-%d.png --sheet s.png
+          unclip textdiff photo.emb --to "a warm photo" --steps 5 -o step-%d.png
           unclip encode a.jpg | unclip textdiff --to "a photo at night" --embedding-only | unclip decode -o night.png
         """
     )

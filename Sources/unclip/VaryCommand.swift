@@ -13,8 +13,8 @@ struct Vary: ParsableCommand {
         the source embedding are kept, no two alike. --strength 0 reconstructs the exemplar.
 
           unclip encode photo.jpg | unclip vary -n 4 -o var-%d.png
-          unclip vary photo.emb -n 4 --strength 0.5 --seed 7 -o var-%d.png --sheet sheet.png
-          unclip vary photo.emb -n 2 --embedding-only | unclip decode - -o 'dec-%d.png'
+          unclip vary photo.emb -n 4 --strength 0.5 --seed 7 -o var-%d.png
+          unclip vary photo.emb -n 2 --embedding-only | unclip decode - -o dec-%d.png
 
         With --embedding-only the targets are written instead of pixels: one record per \
         variation, carrying the exemplar, the strength and the seed, which `unclip decode` honours.
