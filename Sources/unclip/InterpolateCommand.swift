@@ -87,11 +87,8 @@ struct Interpolate: ParsableCommand {
             o.seed = decoding.seed
             o.synthesis = decoding.synthesis
             let progress = Progress("interpolate", enabled: common.progress ? true : nil)
-            var out: [Interpolation.Frame] = []
-            for (i, t) in thetas.enumerated() {
-                out.append(try Interpolation.frame(a: exA, b: exB, za: a.embedding, zb: b.embedding, theta: t, embedder: embedder, options: o))
-                progress.update(i + 1, of: thetas.count, "frames")
-            }
+            let out = try Interpolation.frames(a: exA, b: exB, za: a.embedding, zb: b.embedding, thetas: thetas,
+                                               embedder: embedder, options: o) { progress.update($0, of: thetas.count, "frames") }
             progress.finish()
             let model = embedder?.modelName ?? a.model
             try EditOutput.writeImages(out.map { f in

@@ -86,6 +86,22 @@ final class InterpolationTests: XCTestCase {
         XCTAssertEqual(frames[2].target, Slerp.slerp(z[0], z[1], 0.5))
     }
 
+    func testFramesSideBySideEqualFramesOneByOne() throws {
+        let a = try EditKitFixtures.red(), b = try EditKitFixtures.blue()
+        let z = try m.embed(images: [a, b])
+        var o = Interpolation.Options(); o.candidates = 2; o.strength = 0.5; o.seed = 8
+        o.synthesis.threads = 2
+        let thetas = [0, 0.3, 0.7]
+        let together = try Interpolation.frames(a: a, b: b, za: z[0], zb: z[1], thetas: thetas, embedder: m, options: o)
+        o.synthesis.threads = 1
+        for (t, f) in zip(thetas, together) {
+            let alone = try Interpolation.frame(a: a, b: b, za: z[0], zb: z[1], theta: t, embedder: m, options: o)
+            XCTAssertEqual(alone.image, f.image, "θ \(t)")
+            XCTAssertEqual(alone.score, f.score)
+        }
+        XCTAssertNotEqual(together[0].image, a, "with noise the endpoint is decoded, not copied")
+    }
+
     func testFrameSizeMovesBetweenTheTwoSizes() {
         let a = Image(width: 100, height: 50, channels: 3), b = Image(width: 60, height: 90, channels: 3)
         XCTAssertTrue(Interpolation.frameSize(a, b, theta: 0) == (100, 50))

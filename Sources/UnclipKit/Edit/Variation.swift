@@ -60,13 +60,18 @@ public enum Variation {
         // Without noise every seed rebuilds the same image: one per output is enough.
         let perOutput = embedder == nil || options.strength == 0 ? 1 : max(1, options.candidatesPerOutput)
         let total = count * perOutput
-        var candidates: [Candidate] = []
-        for k in 0..<total {
-            synth.seed = candidateSeed(options.seed, k)
+        // Candidates side by side, the threads shared among them.
+        let lanes = min(synth.threads, total)
+        synth.threads = max(1, synth.threads / lanes)
+        var done = 0
+        let lock = NSLock()
+        var candidates = try Concurrently.map(total, width: lanes) { k -> Candidate in
+            var o = synth
+            o.seed = candidateSeed(options.seed, k)
             let im = try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(ex)], width: ex.width, height: ex.height,
-                                                   known: nil, mask: nil, options: synth, progress: nil)
-            candidates.append(Candidate(image: im, score: .nan, seed: synth.seed))
-            progress?.update(k + 1, of: total, "candidates")
+                                                   known: nil, mask: nil, options: o, progress: nil)
+            lock.lock(); done += 1; progress?.update(done, of: total, "candidates"); lock.unlock()
+            return Candidate(image: im, score: .nan, seed: o.seed)
         }
         progress?.finish()
         let decoder = SteeredDecoder(embedder: embedder)
