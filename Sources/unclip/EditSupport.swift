@@ -54,7 +54,7 @@ struct DecodingOptions: ParsableArguments {
     }
 
     var synthesis: SynthesisOptions {
-        var s = SynthesisOptions()
+        var s = Variation.synthesisDefaults
         s.seed = seed
         s.threads = threads
         return s

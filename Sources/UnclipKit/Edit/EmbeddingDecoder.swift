@@ -13,7 +13,7 @@ public enum EmbeddingDecoder {
         public var strength: Float = 0
         public var candidates = 3
         public var seed: UInt64 = 0
-        public var synthesis = SynthesisOptions()
+        public var synthesis = Variation.synthesisDefaults
         public var search = AdjustmentSearch.Options()
         public init() {}
     }

@@ -13,7 +13,7 @@ public enum Interpolation {
         /// Coarsest-level noise as in `Variation` (0: the exemplars' blend).
         public var strength: Float = 0
         public var seed: UInt64 = 0
-        public var synthesis = SynthesisOptions()
+        public var synthesis = Variation.synthesisDefaults
         public init() {}
     }
 
