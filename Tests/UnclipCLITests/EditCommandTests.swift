@@ -175,6 +175,9 @@ final class EditCommandTests: XCTestCase {
         XCTAssertEqual(EditFixtures.meanWarmth(bright), EditFixtures.meanWarmth(ex), accuracy: 8)
         XCTAssertGreaterThan(EditFixtures.meanWarmth(warm), EditFixtures.meanWarmth(ex) + 6)
         XCTAssertEqual(EditFixtures.meanLuma(warm), EditFixtures.meanLuma(ex), accuracy: 8)
+        // Still the same picture: edges where they were.
+        XCTAssertGreaterThan(EditFixtures.structure(bright, ex), 0.9)
+        XCTAssertGreaterThan(EditFixtures.structure(warm, ex), 0.9)
         let bytes = try IO.read(file("warm.png").path)
         XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:edit"), "textdiff from \"a photo\" to \"a warm photo\" θ=0.4")
         XCTAssertNotNil(EditFixtures.pngText(bytes, "unclip:adjustments"))
@@ -188,6 +191,19 @@ final class EditCommandTests: XCTestCase {
         let luma = steps.map(EditFixtures.meanLuma)
         for i in 1..<4 { XCTAssertLessThan(luma[i], luma[i - 1], "\(luma)") }
         XCTAssertTrue(FileManager.default.fileExists(atPath: file("sheet.png").path))
+    }
+
+    func testTextdiffWithResynthesisIsSeededAndStillAnEdit() throws {
+        let args = ["textdiff", "a.emb", "--to", "a photo at night", "--strength", "0.5", "--candidates", "2"]
+        XCTAssertEqual(try run(args + ["--seed", "1", "-o", "r1.png"]).status, 0)
+        XCTAssertEqual(try run(args + ["--seed", "1", "-o", "r1b.png"]).status, 0)
+        XCTAssertEqual(try run(args + ["--seed", "2", "-o", "r2.png"]).status, 0)
+        XCTAssertEqual(try run(["textdiff", "a.emb", "--to", "a photo at night", "--seed", "1", "-o", "plain.png"]).status, 0)
+        let r1 = try EditFixtures.png(file("r1.png")), plain = try EditFixtures.png(file("plain.png"))
+        XCTAssertEqual(try EditFixtures.png(file("r1b.png")), r1)
+        XCTAssertNotEqual(try EditFixtures.png(file("r2.png")), r1)
+        XCTAssertNotEqual(r1, plain, "re-synthesised, not the exemplar itself")
+        XCTAssertLessThan(EditFixtures.meanLuma(r1), EditFixtures.meanLuma(try EditFixtures.image(EditFixtures.red)) - 5)
     }
 
     // MARK: decode

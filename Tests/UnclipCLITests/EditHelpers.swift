@@ -53,6 +53,27 @@ enum EditFixtures {
         return Double(s) / Double(im.pixelCount)
     }
 
+    /// Correlation of two images' luminance gradients: near 1 when one is a
+    /// tonal/colour edit of the other (the same picture), low when content moved.
+    static func structure(_ a: Image, _ b: Image) -> Double {
+        func grads(_ im: Image) -> [Double] {
+            let g = im.gray().map(Double.init)
+            var out: [Double] = []
+            for y in 0..<(im.height - 1) {
+                for x in 0..<(im.width - 1) {
+                    let i = y * im.width + x
+                    out.append(g[i + 1] - g[i]); out.append(g[i + im.width] - g[i])
+                }
+            }
+            return out
+        }
+        let u = grads(a), v = grads(b)
+        let mu = u.reduce(0, +) / Double(u.count), mv = v.reduce(0, +) / Double(v.count)
+        var suv = 0.0, suu = 0.0, svv = 0.0
+        for (x, y) in zip(u, v) { suv += (x - mu) * (y - mv); suu += (x - mu) * (x - mu); svv += (y - mv) * (y - mv) }
+        return suv / (suu * svv).squareRoot()
+    }
+
     /// The text value for `key` in a PNG file: tEXt (Latin-1) or
     /// uncompressed iTXt (UTF-8), as the codec writes them.
     static func pngText(_ data: [UInt8], _ key: String) -> String? {
