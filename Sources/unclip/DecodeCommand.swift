@@ -42,7 +42,7 @@ struct Decode: ParsableCommand {
             let exemplars = try records.enumerated().map { i, r in
                 try EmbeddingEdit.exemplar(of: r, name: records.count > 1 ? "\(name) (record \(i + 1))" : name, override: given)
             }
-            let model = try modelOptions.load(required: nil)
+            let model = try modelOptions.load(required: nil, for: records, threads: decoding.threads)
             if let model {
                 for (i, r) in records.enumerated() {
                     try EmbeddingEdit.checkModel(model, matches: r, name: records.count > 1 ? "\(name) (record \(i + 1))" : name)

@@ -11,23 +11,37 @@ struct ModelOptions: ParsableArguments {
 
     static let testEmbedderVariable = "UNCLIP_TEST_EMBEDDER"
 
-    /// The embedder, or nil when none is available and `required` is false
-    /// (the caller then decodes unsteered and says so).
-    func load(required: String?) throws -> (ImageEmbedder & TextEmbedder)? {
+    /// The embedder, or nil when none is installed and `required` is nil
+    /// (the caller then decodes unsteered and says so). Without --model or
+    /// UNCLIP_MODEL, the model that made `records` is used when it is in the
+    /// store, so an edit is scored in its own embedding's space.
+    func load(required: String?, for records: [EmbeddingFile] = [], threads: Int) throws -> (ImageEmbedder & TextEmbedder)? {
         if let name = ProcessInfo.processInfo.environment[Self.testEmbedderVariable], !name.isEmpty {
             guard name == "statistic" else {
                 throw UnclipError.usage("\(Self.testEmbedderVariable)=\(name): the only test model is \"statistic\"")
             }
             return StatisticEmbedder()
         }
-        // CLIP loading lands with the model engine; until then only the test model exists.
-        if let model {
-            throw UnclipError.model("--model \(model): this build cannot load CLIP models yet")
+        var option = model
+        if option == nil && (ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? "").isEmpty,
+           let made = records.first?.model, ModelStore.isHubName(made),
+           FileManager.default.fileExists(atPath: ModelStore.directory(for: made).path) {
+            option = made
         }
-        if let why = required {
-            throw UnclipError.model("\(why) needs a CLIP model, and this build cannot load one yet")
+        let directory: URL
+        do {
+            directory = try ModelStore.resolve(option)
+        } catch let e as UnclipError {
+            // No model at all is fine for decoding (unsteered); a named one that is missing is not.
+            guard required == nil, option == nil else {
+                throw required.map { UnclipError.model("\($0) needs a CLIP model: \(e.description)") } ?? e
+            }
+            return nil
         }
-        return nil
+        // CLIP's scores are reproducible for a fixed BLAS thread count, and
+        // they pick the outputs: tie it to --threads.
+        BLAS.threads = threads
+        return try CLIPModel(directory: directory)
     }
 }
 

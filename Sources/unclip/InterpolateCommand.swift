@@ -79,7 +79,7 @@ struct Interpolate: ParsableCommand {
                 return
             }
             try EditOutput.checkPattern(decoding.output, count: thetas.count, what: "frames")
-            let embedder = try modelOptions.load(required: nil)
+            let embedder = try modelOptions.load(required: nil, for: [a, b], threads: decoding.threads)
             if let embedder { try EmbeddingEdit.checkModel(embedder, matches: a, name: names.0) }
             var o = Interpolation.Options()
             o.candidates = candidates

@@ -69,7 +69,7 @@ struct Textdiff: ParsableCommand {
             let exemplar = try EmbeddingEdit.exemplar(of: source, name: name, override: given)
             let thetas = steps.map { TextDiff.schedule(theta: theta, steps: $0) } ?? [theta]
             if !embeddingOnly { try EditOutput.checkPattern(decoding.output, count: thetas.count, what: "steps") }
-            let model = try modelOptions.load(required: "textdiff")!
+            let model = try modelOptions.load(required: "textdiff", for: [source], threads: decoding.threads)!
             try EmbeddingEdit.checkModel(model, matches: source, name: name)
             let fromCaption = from.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? TextDiff.defaultFrom : from
             let direction = try TextDiff.direction(text: model, to: to, from: fromCaption)

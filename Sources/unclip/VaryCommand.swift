@@ -70,7 +70,7 @@ struct Vary: ParsableCommand {
                 return
             }
             try EditOutput.checkPattern(decoding.output, count: n, what: "variations")
-            let embedder = try modelOptions.load(required: nil)
+            let embedder = try modelOptions.load(required: nil, for: [source], threads: decoding.threads)
             if let embedder { try EmbeddingEdit.checkModel(embedder, matches: source, name: name) } else {
                 IO.note("unclip vary: no CLIP model available: variations are not steered")
             }

@@ -116,7 +116,9 @@ final class EditCommandTests: XCTestCase {
     }
 
     func testTextdiffWithoutAModelSaysSo() throws {
-        let r = try CLI.run(["textdiff", "a.emb", "--to", "a bright photo", "-o", "x.png"], cwd: dir, env: ["UNCLIP_TEST_EMBEDDER": ""])
+        // An empty model store, whatever this machine has installed.
+        let r = try CLI.run(["textdiff", "a.emb", "--to", "a bright photo", "-o", "x.png"], cwd: dir,
+                            env: ["UNCLIP_TEST_EMBEDDER": "", "UNCLIP_MODEL": "", "XDG_CACHE_HOME": dir.path])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.hasPrefix("unclip textdiff: textdiff needs a CLIP model"), r.stderr)
     }
