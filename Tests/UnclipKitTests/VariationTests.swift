@@ -121,6 +121,21 @@ final class EmbeddingDecoderTests: XCTestCase {
         XCTAssertTrue(r.adjustments.isIdentity)
     }
 
+    func testEncoderRoundingIsNotAnEdit() throws {
+        // A vector a hair away from the exemplar's own (as when encode saw the
+        // full-size source) decodes to the exemplar without a search.
+        let ex = try EditKitFixtures.red()
+        let z = try m.embed(images: [ex, try EditKitFixtures.blue()])
+        let near = Slerp.slerp(z[0], z[1], 0.02)
+        XCTAssertGreaterThan(Slerp.cosine(near, z[0]), EmbeddingDecoder.unedited)
+        let r = try EmbeddingDecoder.decode(exemplar: ex, target: near, embedder: m, options: .init())
+        XCTAssertEqual(r.image, ex)
+        XCTAssertEqual(r.score, Slerp.cosine(z[0], near), accuracy: 1e-6)
+        // Further away it is an edit.
+        let far = Slerp.slerp(z[0], z[1], 0.5)
+        XCTAssertNotEqual(try EmbeddingDecoder.decode(exemplar: ex, target: far, embedder: m, options: .init()).image, ex)
+    }
+
     func testTextDiffTargetDecodesDarkerForNight() throws {
         let ex = try EditKitFixtures.red()
         let zi = try m.embed(images: [ex])[0]

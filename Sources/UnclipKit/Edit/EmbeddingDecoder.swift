@@ -26,6 +26,12 @@ public enum EmbeddingDecoder {
         public var score: Double
     }
 
+    /// An embedding this close to its exemplar's own is unedited: the gap is
+    /// the encoder's rounding (it embeds the full-size source; the exemplar
+    /// is shrunk to working size), not an edit. Text-diff edits at θ ≥ 0.1
+    /// and interpolation frames a few percent from an end are below it.
+    public static let unedited = 0.999
+
     public static func decode(exemplar: Image, target: [Float], embedder: ImageEmbedder?, options: Options,
                               start: PhotoAdjustments = PhotoAdjustments()) throws -> Result {
         var base = exemplar.rgb()
@@ -39,6 +45,10 @@ public enum EmbeddingDecoder {
         }
         guard let embedder else {
             return Result(image: start.apply(to: base, threads: options.synthesis.threads), adjustments: start, startScore: .nan, score: .nan)
+        }
+        if options.strength == 0 && start.isIdentity {
+            let c = Slerp.cosine(try embedder.embed(images: [base])[0], target)
+            if c >= unedited { return Result(image: base, adjustments: start, startScore: c, score: c) }
         }
         var search = options.search
         search.seed = options.seed
