@@ -61,7 +61,7 @@ def main():
         ("unclip vary -n 4 (2 candidates each, steered)", unclip("vary", embs[0], "-n", "4", "-o", o("var-%d.png")), "<= 2 s"),
         ("unclip vary -n 4 --candidates 1", unclip("vary", embs[0], "-n", "4", "--candidates", "1", "-o", o("var1-%d.png")), ""),
         ("unclip interpolate --frames 9", unclip("interpolate", *embs, "--frames", "9", "-o", o("frame-%d.png")), "<= 6 s"),
-        ("unclip textdiff (240 evaluations)", unclip("textdiff", embs[0], "--to", "a photo at night", "-o", o("night.png")), ""),
+        ("unclip textdiff (120 evaluations)", unclip("textdiff", embs[0], "--to", "a photo at night", "-o", o("night.png")), ""),
     ]
     if a.model:
         cenv = {k: v for k, v in os.environ.items() if k != "UNCLIP_TEST_EMBEDDER"}
@@ -79,7 +79,7 @@ def main():
         rows += [
             (f"CLIP {name}: vary -n 4", clip("vary", cembs[0], "-n", "4", "-o", o("cvar-%d.png")), "<= 2 s"),
             (f"CLIP {name}: interpolate --frames 9", clip("interpolate", *cembs, "--frames", "9", "-o", o("cframe-%d.png")), "<= 6 s"),
-            (f"CLIP {name}: textdiff (240 evaluations)", clip("textdiff", cembs[0], "--to", "a photo at night", "-o", o("cnight.png")), ""),
+            (f"CLIP {name}: textdiff (120 evaluations)", clip("textdiff", cembs[0], "--to", "a photo at night", "-o", o("cnight.png")), ""),
         ]
     times = [(label, best(a.runs, fn), target) for label, fn, target in rows]
 

@@ -118,7 +118,7 @@ enum EditOutput {
 /// How textdiff and decode search photographic edits toward a target.
 struct SearchOptions: ParsableArguments {
     @Option(help: "Candidate edits scored by the model (more is slower and closer to the target).")
-    var evaluations: Int = 240
+    var evaluations: Int = 120
 
     @Option(help: "How strongly the search prefers small changes (0 = only the target matters).")
     var closeness: Double = 1

@@ -14,7 +14,7 @@ import Foundation
 public enum AdjustmentSearch {
     public struct Options: Sendable {
         /// Embedder calls in all (each scores one candidate image).
-        public var evaluations = 240
+        public var evaluations = 120
         /// λ: cosine given up per unit of mean squared pixel change (pixels in [0, 1]).
         public var closeness = 1.0
         /// Also search local colour (a bilateral grid) after the global controls.
