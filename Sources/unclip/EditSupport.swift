@@ -53,6 +53,9 @@ struct DecodingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Decode from this image instead of the embedding's own exemplar (required for text embeddings, which carry none).", valueName: "IMAGE"))
     var exemplar: String?
 
+    @Option(help: ArgumentHelp("Longest side --exemplar is shrunk to, as encode's exemplars are.", valueName: "pixels"))
+    var exemplarSize: Int = 512
+
     @Option(help: "Random seed; the same inputs and seed give byte-identical outputs. Recorded in the output.")
     var seed: UInt64 = 0
 
@@ -61,10 +64,12 @@ struct DecodingOptions: ParsableArguments {
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard exemplarSize >= 1 else { throw ValidationError("--exemplar-size must be at least 1") }
     }
 
+    /// --exemplar at working size: synthesis time grows with its pixels.
     func exemplarImage(maxPixels: Int) throws -> Image? {
-        try exemplar.map { try ImageCodec.read($0, maxPixels: maxPixels).rgb() }
+        try exemplar.map { Exemplar.make(try ImageCodec.read($0, maxPixels: maxPixels), maxSide: exemplarSize) }
     }
 
     var synthesis: SynthesisOptions {
