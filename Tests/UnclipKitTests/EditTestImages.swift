@@ -30,14 +30,7 @@ enum TestImages {
 
 /// The repository's `Fixtures/edit` crops, for Kit tests.
 enum EditKitFixtures {
-    static let root: URL = {
-        var u = URL(fileURLWithPath: #filePath)
-        while u.path != "/" {
-            u = u.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { break }
-        }
-        return u.appendingPathComponent("Fixtures/edit")
-    }()
+    static let root = KitFixtures.root.appendingPathComponent("edit")
 
     static func image(_ name: String) throws -> Image { try ImageCodec.read(root.appendingPathComponent(name).path).rgb() }
     static func red() throws -> Image { try image("red-parrot-96x64.png") }
