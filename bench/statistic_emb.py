@@ -5,8 +5,10 @@ for benches and galleries on a machine without CLIP weights.
 
     /work/venv/bin/python bench/statistic_emb.py IMAGE OUT.emb [--max-side 512]
 
-A numpy port of Sources/UnclipKit/Edit/StatisticEmbedder.swift and
-Shrink.swift; --check EMB compares against an .emb the Swift code wrote.
+A numpy port of Sources/UnclipKit/Edit/StatisticEmbedder.swift and its
+box-filter shrink (Exemplar.areaResize, which sums in Float: an 8-bit value
+can round differently, so vectors agree to ~1e-5, exactly when no shrink is
+needed); --check EMB compares against an .emb the Swift code wrote.
 numpy and Pillow (reading the image) only.
 """
 import argparse
