@@ -6,13 +6,13 @@ enum TestImages {
     /// A smooth colour gradient with a textured band: every statistic the
     /// test embedder measures has something to see.
     static func scene(width: Int = 48, height: Int = 32, seed: UInt64 = 1) -> Image {
-        var g = SeededRandom(seed: seed)
+        var g = SplitMix64(seed: seed)
         var px = [UInt8](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
                 let u = Double(x) / Double(width - 1), v = Double(y) / Double(height - 1)
                 var r = 40 + 150 * u, gg = 60 + 120 * v, b = 170 - 100 * u
-                if y > height / 2 && y < 3 * height / 4 { let n = 60 * (g.uniform() - 0.5); r += n; gg += n; b += n }
+                if y > height / 2 && y < 3 * height / 4 { let n = 60 * (Double(g.unit()) - 0.5); r += n; gg += n; b += n }
                 let i = (y * width + x) * 3
                 px[i] = UInt8(max(0, min(255, r))); px[i + 1] = UInt8(max(0, min(255, gg))); px[i + 2] = UInt8(max(0, min(255, b)))
             }

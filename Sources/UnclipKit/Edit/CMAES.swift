@@ -44,7 +44,7 @@ public struct CMAES {
                                 objective: ([[Double]]) throws -> [Double]) rethrows -> Result {
         let n = start.count
         precondition(n >= 1, "CMA-ES needs at least one variable")
-        var rng = SeededRandom(seed: options.seed)
+        var rng = SplitMix64(seed: options.seed, stream: 0xC3A5)
 
         // Strategy parameters, Hansen 2016, Table 1.
         let lambda = max(2, options.populationSize ?? (4 + Int(3 * log(Double(n)))))
@@ -88,7 +88,7 @@ public struct CMAES {
             // Sample λ offspring: y_k = B D z_k, x_k = m + σ y_k (eq. 38–40).
             var ys: [[Double]] = [], xs: [[Double]] = []
             for _ in 0..<lambda {
-                let z = (0..<n).map { _ in rng.gaussian() }
+                let z = (0..<n).map { _ in gaussian(&rng) }
                 var y = [Double](repeating: 0, count: n)
                 for i in 0..<n { var s = 0.0; for j in 0..<n { s += B[i * n + j] * D[j] * z[j] }; y[i] = s }
                 ys.append(y)
@@ -159,6 +159,15 @@ public struct CMAES {
                       mean: project(mean), sigma: sigma)
     }
 
+    /// A standard normal deviate in double precision (Box–Muller), from the
+    /// decoder's generator so one seed convention covers the project.
+    static func gaussian(_ rng: inout SplitMix64) -> Double {
+        var u = 0.0
+        while u == 0 { u = Double(rng.next() >> 11) * 0x1p-53 }
+        let v = Double(rng.next() >> 11) * 0x1p-53
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
+
     static func identity(_ n: Int) -> [Double] {
         var m = [Double](repeating: 0, count: n * n)
         for i in 0..<n { m[i * n + i] = 1 }
@@ -202,50 +211,5 @@ public struct CMAES {
             }
         }
         return ((0..<n).map { a[$0 * n + $0] }, v)
-    }
-}
-
-/// xoshiro256** (Blackman & Vigna 2018) seeded through SplitMix64: fast,
-/// well distributed, and identical on every platform, unlike the system
-/// generator, so `--seed` reproduces outputs byte for byte.
-public struct SeededRandom: RandomNumberGenerator, Sendable {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
-    private var spare: Double? = nil
-
-    public init(seed: UInt64) {
-        var x = seed
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
-    }
-
-    public mutating func next() -> UInt64 {
-        let result = rotl(s.1 &* 5, 7) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = rotl(s.3, 45)
-        return result
-    }
-
-    @inline(__always) private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
-
-    /// Standard normal deviate (Box–Muller, both values used).
-    public mutating func gaussian() -> Double {
-        if let g = spare { spare = nil; return g }
-        var u = uniform()
-        while u <= 0 { u = uniform() }
-        let v = uniform()
-        let r = (-2 * log(u)).squareRoot()
-        spare = r * sin(2 * Double.pi * v)
-        return r * cos(2 * Double.pi * v)
     }
 }
