@@ -109,7 +109,7 @@ final class EditCommandTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("this is a PNG image, not an embedding file: run `unclip encode` first"), r.stderr)
     }
 
-    func testNoBinaryOnATerminalAndUsageErrors() throws {
+    func testBadValuesAndCaptionsAreUsageErrors() throws {
         XCTAssertEqual(try run(["vary", "a.emb", "--strength", "3"]).status, 64)
         XCTAssertEqual(try run(["interpolate", "a.emb", "b.emb", "--at", "1.5"]).status, 64)
         XCTAssertEqual(try run(["textdiff", "a.emb", "--to", "x", "--theta", "2"]).status, 64)
