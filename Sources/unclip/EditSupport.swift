@@ -1,0 +1,150 @@
+import ArgumentParser
+import Foundation
+import UnclipKit
+
+/// The model the editing subcommands steer with. The real one is CLIP; the
+/// environment variable UNCLIP_TEST_EMBEDDER=statistic swaps in
+/// `StatisticEmbedder` so tests and demonstrations run without weights.
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("CLIP model: a model directory or an installed model's name.", valueName: "DIR"))
+    var model: String?
+
+    static let testEmbedderVariable = "UNCLIP_TEST_EMBEDDER"
+
+    /// The embedder, or nil when none is installed and `required` is nil
+    /// (the caller then decodes unsteered and says so). Without --model or
+    /// UNCLIP_MODEL, the model that made `records` is used when it is in the
+    /// store, so an edit is scored in its own embedding's space.
+    func load(required: String?, for records: [EmbeddingFile] = [], threads: Int) throws -> (ImageEmbedder & TextEmbedder)? {
+        if let name = ProcessInfo.processInfo.environment[Self.testEmbedderVariable], !name.isEmpty {
+            guard name == "statistic" else {
+                throw UnclipError.usage("\(Self.testEmbedderVariable)=\(name): the only test model is \"statistic\"")
+            }
+            return StatisticEmbedder()
+        }
+        var option = model
+        if option == nil && (ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? "").isEmpty,
+           let made = records.first?.model, ModelStore.isHubName(made),
+           FileManager.default.fileExists(atPath: ModelStore.directory(for: made).path) {
+            option = made
+        }
+        let directory: URL
+        do {
+            directory = try ModelStore.resolve(option)
+        } catch let e as UnclipError {
+            // No model at all is fine for decoding (unsteered); a named one that is missing is not.
+            guard required == nil, option == nil else {
+                throw required.map { UnclipError.model("\($0) needs a CLIP model: \(e.description)") } ?? e
+            }
+            return nil
+        }
+        // CLIP's scores are reproducible for a fixed BLAS thread count, and
+        // they pick the outputs: tie it to --threads.
+        BLAS.threads = threads
+        return try CLIPModel(directory: directory)
+    }
+}
+
+/// Options every decoding subcommand shares.
+struct DecodingOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output file; %d in the name numbers several outputs (e.g. out-%d.png). Default: stdout, for one output.", valueName: "PATTERN"))
+    var output: String?
+
+    @Option(help: ArgumentHelp("Decode from this image instead of the embedding's own exemplar (required for text embeddings, which carry none).", valueName: "IMAGE"))
+    var exemplar: String?
+
+    @Option(help: ArgumentHelp("Longest side --exemplar is shrunk to, as encode's exemplars are.", valueName: "pixels"))
+    var exemplarSize: Int = 512
+
+    @Option(help: "Random seed; the same inputs and seed give byte-identical outputs. Recorded in the output.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Worker threads (the output does not depend on it).")
+    var threads: Int = 2
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard exemplarSize >= 1 else { throw ValidationError("--exemplar-size must be at least 1") }
+    }
+
+    /// --exemplar at working size: synthesis time grows with its pixels.
+    func exemplarImage(maxPixels: Int) throws -> Image? {
+        try exemplar.map { Exemplar.make(try ImageCodec.read($0, maxPixels: maxPixels), maxSide: exemplarSize) }
+    }
+
+    var synthesis: SynthesisOptions {
+        var s = Variation.synthesisDefaults
+        s.seed = seed
+        s.threads = threads
+        return s
+    }
+}
+
+enum EditOutput {
+    /// PNG tEXt records: what made the image, so it can be made again.
+    static func text(seed: UInt64, model: String, extra: [String: String] = [:]) -> [String: String] {
+        var t = extra
+        t["Software"] = "unclip \(unclipVersion)"
+        t["unclip:command"] = commandLineText
+        t["unclip:seed"] = String(seed)
+        t["unclip:model"] = model
+        return t
+    }
+
+    /// Refuses several outputs without somewhere to put them, before any work.
+    static func checkPattern(_ output: String?, count: Int, what: String) throws {
+        if count > 1 && (output == nil || output == "-") {
+            throw UnclipError.usage("\(count) \(what) need -o with %d in the name (e.g. -o out-%d.png)")
+        }
+    }
+
+    /// Writes images to `-o PATTERN`, or the single image to stdout.
+    static func writeImages(_ images: [(Image, [String: String])], output: String?) throws {
+        try checkPattern(output, count: images.count, what: "images")
+        for (i, (im, text)) in images.enumerated() {
+            let path = IO.expand(pattern: output ?? "-", index: i, total: images.count)
+            try IO.write(ImageCodec.encodePNG(im, text: text), to: path)
+        }
+    }
+
+    /// Writes embedding records: one file each when the pattern has a %d,
+    /// else one stream (a file or stdout) holding them all, as `unclip
+    /// encode` writes several inputs.
+    static func writeEmbeddings(_ records: [EmbeddingFile], output: String?) throws {
+        let out = output ?? "-"
+        if out != "-" && out.range(of: #"%0?\d*d"#, options: .regularExpression) != nil {
+            for (i, r) in records.enumerated() { try IO.write(r.serialize(), to: IO.expand(pattern: out, index: i, total: records.count)) }
+        } else {
+            try IO.write(records.flatMap { $0.serialize() }, to: out)
+        }
+    }
+}
+
+/// How textdiff and decode search photographic edits toward a target.
+struct SearchOptions: ParsableArguments {
+    @Option(help: "Candidate edits scored by the model (more is slower and closer to the target).")
+    var evaluations: Int = 120
+
+    @Option(help: "How strongly the search prefers small changes (0 = only the target matters).")
+    var closeness: Double = 1
+
+    @Flag(help: "Only global adjustments (exposure, white balance, tone, saturation, hue), no local colour.")
+    var globalOnly = false
+
+    func validate() throws {
+        guard evaluations >= 1 else { throw ValidationError("--evaluations must be at least 1") }
+        guard closeness >= 0 && closeness.isFinite else { throw ValidationError("--closeness must be 0 or more") }
+    }
+
+    func decoderOptions(_ decoding: DecodingOptions, strength: Float, candidates: Int) -> EmbeddingDecoder.Options {
+        var o = EmbeddingDecoder.Options()
+        o.strength = strength
+        o.candidates = candidates
+        o.seed = decoding.seed
+        o.synthesis = decoding.synthesis
+        o.search.evaluations = evaluations
+        o.search.closeness = closeness
+        o.search.local = !globalOnly
+        return o
+    }
+}
