@@ -2,15 +2,9 @@ import Foundation
 import XCTest
 import UnclipKit
 
-/// Paths of committed fixtures, found by walking up from this file to Package.swift.
+/// The CLIP checkpoints and transformers references under `Fixtures/clip`.
 enum CLIPModelFixtures {
-    static let root: URL = {
-        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir.appendingPathComponent("Fixtures")
-    }()
+    static var root: URL { KitFixtures.root }
 
     static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 
