@@ -28,56 +28,47 @@ enum CLI {
     /// Runs `unclip args` with `stdin` piped in (empty when nil) in `cwd`.
     @discardableResult
     static func run(_ args: [String], stdin: Data? = nil, cwd: URL? = nil, env: [String: String] = [:]) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = args
-        if let cwd { p.currentDirectoryURL = cwd }
-        var environment = ProcessInfo.processInfo.environment
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
-        p.standardInput = inPipe
-        p.standardOutput = outPipe
-        p.standardError = errPipe
-        try p.run()
-        // Drain both pipes concurrently so a large stdout cannot deadlock the child.
-        var out = Data(), err = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        if let stdin { inPipe.fileHandleForWriting.write(stdin) }
-        try? inPipe.fileHandleForWriting.close()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+        try spawn(binary, args, stdin: stdin, cwd: cwd, env: env)
     }
 
     /// Runs a real shell pipeline (`sh -c`) with `unclip` on the PATH.
     @discardableResult
     static func shell(_ script: String, cwd: URL) throws -> Result {
+        let path = URL(fileURLWithPath: binary).deletingLastPathComponent().path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
+        return try spawn("/bin/sh", ["-c", "set -e; " + script], stdin: nil, cwd: cwd, env: ["PATH": path])
+    }
+
+    /// Collects one pipe's bytes on a background thread.
+    private final class Drain: @unchecked Sendable {
+        private(set) var data = Data()
+        private let done = DispatchSemaphore(value: 0)
+        init(_ handle: FileHandle) {
+            Thread.detachNewThread { [self] in
+                data = handle.readDataToEndOfFile()
+                done.signal()
+            }
+        }
+        func wait() -> Data { done.wait(); return data }
+    }
+
+    private static func spawn(_ executable: String, _ args: [String], stdin: Data?, cwd: URL?, env: [String: String]) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "set -e; " + script]
-        p.currentDirectoryURL = cwd
-        var env = ProcessInfo.processInfo.environment
-        env["PATH"] = URL(fileURLWithPath: binary).deletingLastPathComponent().path + ":" + (env["PATH"] ?? "/usr/bin:/bin")
-        p.environment = env
-        let outPipe = Pipe(), errPipe = Pipe()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        if let cwd { p.currentDirectoryURL = cwd }
+        p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+        let inPipe = Pipe(), outPipe = Pipe(), errPipe = Pipe()
+        p.standardInput = inPipe
         p.standardOutput = outPipe
         p.standardError = errPipe
-        p.standardInput = FileHandle.nullDevice
         try p.run()
-        var out = Data(), err = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async { out = outPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { err = errPipe.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.wait()
+        // Drain both pipes while writing stdin, so a large output cannot deadlock the child.
+        let out = Drain(outPipe.fileHandleForReading), err = Drain(errPipe.fileHandleForReading)
+        if let stdin { try? inPipe.fileHandleForWriting.write(contentsOf: stdin) }
+        try? inPipe.fileHandleForWriting.close()
+        let outData = out.wait(), errData = err.wait()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: out, stderr: String(decoding: err, as: UTF8.self))
+        return Result(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errData, as: UTF8.self))
     }
 
     /// A fresh scratch folder, removed when the test ends.
