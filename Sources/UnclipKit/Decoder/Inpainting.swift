@@ -9,7 +9,7 @@ public enum Inpainting {
     /// pixels become opaque in proportion to the mask. Pixels where the
     /// mask is 0 are the input's bytes, untouched.
     public static func inpaint(_ image: Image, mask: [Float], options: SynthesisOptions, seamless: Bool = true,
-                               progress: Progress? = nil) throws -> Image {
+                               seamRing: Int = 2, progress: Progress? = nil) throws -> Image {
         guard mask.count == image.pixelCount else {
             throw UnclipError.usage("mask has \(mask.count) values, expected \(image.pixelCount)")
         }
@@ -41,13 +41,24 @@ public enum Inpainting {
             throw UnclipError.usage("the mask covers the whole image: nothing is left to copy from")
         }
         let cropImage = crop.image()
-        let synthesized = try PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: cropMask,
+        // For a seamless blend the synthesised layer must extend past the
+        // hole: Poisson cloning takes the jump across the seam from the
+        // layer itself (Pérez et al. 2003, eq. 7, v_pq = g_p − g_q), and it
+        // then spreads the layer's mismatch with the surroundings smoothly
+        // over the hole. A layer equal to the original outside the hole
+        // would carry its seam straight through.
+        let synthMask = seamless
+            ? zip(cropMask, InpaintMask.grow(cropMask.map { $0 > 0 ? 1 : 0 }, width: cw, height: ch, radius: seamRing)).map { max($0, $1) }
+            : cropMask
+        let synthesized = try PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: synthMask,
                                                         options: options, progress: progress)
         var result = FloatImage(synthesized)
         if seamless {
             // The synthesiser already faded soft mask values in; the solve
             // covers the whole region without fading a second time.
-            result = PoissonBlend.blend(source: result, into: crop, mask: cropMask.map { $0 > 0 ? 1 : 0 }).image
+            // 1e-3 leaves errors well under one 8-bit level on average (at
+            // most a few at the seam) in a third of the iterations of 1e-4.
+            result = PoissonBlend.blend(source: result, into: crop, mask: cropMask.map { $0 > 0 ? 1 : 0 }, tolerance: 1e-3).image
         }
         // Paste back: only masked pixels change.
         var out = image
