@@ -24,46 +24,46 @@ struct Inpaint: ParsableCommand {
     @Argument(help: "The image to repair (PNG or JPEG), or - for stdin.")
     var image: String
 
-    @Option(help: "Mask image: white = regenerate, black = keep, grey = soft. Default: the image's alpha channel.")
+    @Option(help: ArgumentHelp("Mask image: white = regenerate, black = keep, grey = soft. Default: the image's alpha channel.", valueName: "file"))
     var mask: String?
 
     @Flag(help: "Treat the mask's black as regenerate and white as keep.")
     var invertMask = false
 
-    @Option(help: "Grow the mask by this many pixels (takes halos and soft edges too).")
+    @Option(help: ArgumentHelp("Grow the mask by this many pixels (takes halos and soft edges too).", valueName: "px"))
     var grow: Int = 0
 
-    @Option(help: "Soften the mask's edge outward over this many pixels.")
+    @Option(help: ArgumentHelp("Soften the mask's edge outward over this many pixels.", valueName: "px"))
     var feather: Int = 0
 
-    @Option(name: .short, help: "Number of results to write.")
+    @Option(name: .short, help: ArgumentHelp("Number of results to write.", valueName: "count"))
     var n: Int = 1
 
     @Option(help: "Random seed; result i uses seed + i. Recorded in the output.")
     var seed: UInt64 = 0
 
-    @Option(help: "Steer the fill toward this caption (needs a CLIP model).")
+    @Option(help: ArgumentHelp("Steer the fill toward this caption (needs a CLIP model).", valueName: "text"))
     var prompt: String?
 
-    @Option(help: "Steer the fill toward the CLIP embedding in this .emb file (needs a CLIP model).")
+    @Option(help: ArgumentHelp("Steer the fill toward the CLIP embedding in this .emb file (needs a CLIP model).", valueName: "file"))
     var embedding: String?
 
-    @Option(help: "How far --prompt rotates the image's embedding toward the caption (0…1).")
+    @Option(help: ArgumentHelp("How far --prompt rotates the image's embedding toward the caption (0…1).", valueName: "0…1"))
     var strength: Float = 0.5
 
-    @Option(help: "Candidates decoded per result when steering; the best by CLIP similarity are kept.")
+    @Option(help: ArgumentHelp("Candidates decoded per result when steering; the best by CLIP similarity are kept.", valueName: "k"))
     var candidates: Int = 3
 
-    @Option(help: "Noise at the coarsest level (0 = most faithful fill, ~0.3 = more varied).")
+    @Option(help: ArgumentHelp("Noise at the coarsest level (0 = most faithful fill, ~0.3 = more varied).", valueName: "amount"))
     var noise: Float = 0
 
     @Flag(help: "Paste the synthesised pixels without gradient-domain blending.")
     var noBlend = false
 
-    @Option(help: "Worker threads (the result does not depend on it).")
+    @Option(help: ArgumentHelp("Worker threads (the result does not depend on it).", valueName: "n"))
     var threads: Int = 2
 
-    @Option(name: .short, help: "Output file (PNG); use %d in the name when -n > 1. Default: stdout.")
+    @Option(name: .short, help: ArgumentHelp("Output file (PNG); use %d in the name when -n > 1. Default: stdout.", valueName: "file"))
     var output: String?
 
     @OptionGroup var common: CommonOptions
