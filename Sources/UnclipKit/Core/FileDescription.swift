@@ -16,10 +16,22 @@ public enum FileDescription {
                 return s
             }.joined(separator: "\n")
         case .png, .jpeg:
+            // The whole image is decoded, not just the header: `info` doubles
+            // as an integrity check, and the pixel limit applies as it would
+            // to any other subcommand given this file.
             let info = try ImageCodec.decode(bytes, name: name, maxPixels: maxPixels).info
-            return "\(name): \(info.format.rawValue) \(info.width)x\(info.height), \(info.colorType), \(info.channels) channel\(info.channels == 1 ? "" : "s"), \(info.bitDepth)-bit\(info.interlaced ? ", interlaced" : "")"
+            return describe(info, name: name)
         default:
             throw UnclipError.badInput(kind == .empty ? "\(name): empty input" : "\(name): not an image or embedding file (\(kind.rawValue))")
         }
+    }
+
+    /// `a.jpg: JPEG 4032x3024, YCbCr, 3 channels, 8-bit, progressive, EXIF orientation 6 (rotated 90 clockwise)`
+    public static func describe(_ info: ImageInfo, name: String) -> String {
+        var s = "\(name): \(info.format.rawValue) \(info.width)x\(info.height), \(info.colorType), \(info.channels) channel\(info.channels == 1 ? "" : "s"), \(info.bitDepth)-bit"
+        if info.transparency { s += ", tRNS transparency" }
+        if info.interlaced { s += info.format == .jpeg ? ", progressive" : ", interlaced" }
+        if let o = info.orientation { s += ", EXIF orientation \(o) (\(Exif.describe(o)))" }
+        return s
     }
 }

@@ -65,6 +65,8 @@ public enum IO {
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw UnclipError.io("cannot write in \(dir): \(String(cString: strerror(errno)))") }
         let tmp = String(cString: template)
+        // A descriptor closed twice could close one another thread just opened.
+        var isOpen = true
         do {
             try writeAll(fd: fd, data, name: path)
             // mkstemp makes 0600 files; outputs should honour the umask like any other tool's.
@@ -72,9 +74,10 @@ public enum IO {
             fchmod(fd, 0o666 & ~mask)
             guard fsync(fd) == 0 else { throw UnclipError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
             close(fd)
+            isOpen = false
             guard rename(tmp, path) == 0 else { throw UnclipError.io("cannot write \(path): \(String(cString: strerror(errno)))") }
         } catch {
-            close(fd)
+            if isOpen { close(fd) }
             unlink(tmp)
             throw error
         }

@@ -1,33 +1,56 @@
 import Foundation
-import CPNG
 
 public enum ImageFormat: String, Sendable {
     case png = "PNG"
     case jpeg = "JPEG"
+
+    /// `.jpg` and `.jpeg` (any case) mean JPEG; every other name, `-`
+    /// included, means PNG, which loses nothing.
+    public init(path: String) {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        self = (ext == "jpg" || ext == "jpeg") ? .jpeg : .png
+    }
 }
 
-/// What `unclip info` reports about an image, taken from the file itself.
+/// What `unclip info` reports about an image, taken from the file itself:
+/// the format as stored, before any conversion to 8-bit or EXIF rotation.
 public struct ImageInfo: Sendable, Equatable {
     public var format: ImageFormat
+    /// Stored size; when `orientation` is 5-8 the decoded image is turned, so
+    /// its width and height are these swapped.
     public var width: Int
     public var height: Int
-    /// Channels as stored (a palette PNG with tRNS reports 4 after expansion? no: as stored, 1 for palette).
+    /// Channels as stored: 1 for a palette PNG, 4 for a CMYK JPEG.
     public var channels: Int
     public var bitDepth: Int
+    /// PNG: "gray", "gray+alpha", "palette", "RGB", "RGBA".
+    /// JPEG: "gray", "YCbCr", "RGB", "CMYK", "YCCK".
     public var colorType: String
+    /// Adam7 for PNG; progressive for JPEG.
     public var interlaced: Bool
+    /// A PNG tRNS chunk: one colour (gray, RGB) or palette entries are
+    /// transparent, so the image decodes with an alpha channel.
+    public var transparency: Bool = false
+    /// EXIF orientation tag (1-8), nil when the file has none.
+    public var orientation: Int?
+    /// PNG tEXt/zTXt/iTXt chunks.
+    public var text: [String: String]
 }
 
 /// Image decoding and encoding through libpng and libjpeg.
 public enum ImageCodec {
     public static let defaultMaxPixels = 64_000_000
+    public static let defaultJPEGQuality = 92
 
     /// Decodes PNG or JPEG, chosen from the bytes, refusing images above
-    /// `maxPixels` before any pixel buffer is allocated.
+    /// `maxPixels` before any pixel buffer is allocated. The image comes back
+    /// 8-bit (1-4 channels as the file has them; palette expanded, tRNS as
+    /// alpha, CMYK as RGB) and turned upright by its EXIF orientation.
     public static func decode(_ bytes: [UInt8], name: String, maxPixels: Int = defaultMaxPixels) throws -> (image: Image, info: ImageInfo) {
         let kind = FileKind.sniff(bytes)
         switch kind {
-        case .png: return try decodePNG(bytes, name: name, maxPixels: maxPixels)
+        case .png: return try PNGCodec.decode(bytes, name: name, maxPixels: maxPixels)
+        case .jpeg: return try JPEGCodec.decode(bytes, name: name, maxPixels: maxPixels)
         case .empty: throw UnclipError.badInput("\(name): empty input, expected a PNG or JPEG image")
         case .embedding:
             throw UnclipError.badInput("\(name): this is an embedding file, not an image: decode it with `unclip decode` or `unclip vary`")
@@ -41,58 +64,39 @@ public enum ImageCodec {
         try decode(IO.read(path), name: IO.displayName(path), maxPixels: maxPixels).image
     }
 
-    // Placeholder-free minimal PNG path through libpng's simplified API; the
-    // full reader (all colour types, tEXt, EXIF, JPEG) replaces it.
-    static func decodePNG(_ bytes: [UInt8], name: String, maxPixels: Int) throws -> (image: Image, info: ImageInfo) {
-        var img = png_image()
-        img.version = UInt32(PNG_IMAGE_VERSION)
-        let ok = bytes.withUnsafeBytes { png_image_begin_read_from_memory(&img, $0.baseAddress, $0.count) }
-        guard ok != 0 else {
-            let msg = withUnsafeBytes(of: &img.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            throw UnclipError.badInput("\(name): not a readable PNG (\(msg))")
+    /// The decompression-bomb guard: a few hundred header bytes can claim
+    /// billions of pixels, so the claim is checked before any allocation.
+    static func checkLimit(width: Int, height: Int, maxPixels: Int, name: String) throws {
+        guard width > 0, height > 0 else { throw UnclipError.badInput("\(name): the image has no pixels (\(width)x\(height))") }
+        guard width.multipliedReportingOverflow(by: height).partialValue <= maxPixels, width <= maxPixels, height <= maxPixels else {
+            throw UnclipError.badInput("\(name): \(width)x\(height) is \(width * height) pixels, over the limit of \(maxPixels) (raise it with --max-pixels)")
         }
-        defer { png_image_free(&img) }
-        let w = Int(img.width), h = Int(img.height)
-        guard w * h <= maxPixels else {
-            throw UnclipError.badInput("\(name): \(w)x\(h) is \(w * h) pixels, over the limit of \(maxPixels) (raise it with --max-pixels)")
-        }
-        let hasColor = img.format & UInt32(PNG_FORMAT_FLAG_COLOR) != 0
-        let hasAlpha = img.format & UInt32(PNG_FORMAT_FLAG_ALPHA) != 0
-        let channels = (hasColor ? 3 : 1) + (hasAlpha ? 1 : 0)
-        img.format = (hasColor ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
-        var pixels = [UInt8](repeating: 0, count: w * h * channels)
-        let done = pixels.withUnsafeMutableBytes { png_image_finish_read(&img, nil, $0.baseAddress, Int32(w * channels), nil) }
-        guard done != 0 else {
-            let msg = withUnsafeBytes(of: &img.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            throw UnclipError.badInput("\(name): damaged PNG (\(msg))")
-        }
-        let info = ImageInfo(format: .png, width: w, height: h, channels: channels, bitDepth: 8,
-                             colorType: hasColor ? (hasAlpha ? "RGBA" : "RGB") : (hasAlpha ? "gray+alpha" : "gray"), interlaced: false)
-        return (Image(width: w, height: h, channels: channels, pixels: pixels), info)
     }
 
+    /// 8-bit PNG, keeping alpha when the image has it. `text` becomes tEXt
+    /// chunks (iTXt for values outside Latin-1), for provenance: command
+    /// line, seed, model.
     public static func encodePNG(_ image: Image, text: [String: String] = [:]) throws -> [UInt8] {
-        var img = png_image()
-        img.version = UInt32(PNG_IMAGE_VERSION)
-        img.width = UInt32(image.width); img.height = UInt32(image.height)
-        img.format = (image.channels >= 3 ? UInt32(PNG_FORMAT_FLAG_COLOR) : 0) | (image.hasAlpha ? UInt32(PNG_FORMAT_FLAG_ALPHA) : 0)
-        var size: Int = 0
-        let first = image.pixels.withUnsafeBytes {
-            png_image_write_to_memory(&img, nil, &size, 0, $0.baseAddress, Int32(image.width * image.channels), nil)
-        }
-        guard first != 0 else { throw UnclipError.failure("PNG encoding failed") }
-        var out = [UInt8](repeating: 0, count: size)
-        let ok = out.withUnsafeMutableBytes { dst in
-            image.pixels.withUnsafeBytes {
-                png_image_write_to_memory(&img, dst.baseAddress, &size, 0, $0.baseAddress, Int32(image.width * image.channels), nil)
-            }
-        }
-        guard ok != 0 else { throw UnclipError.failure("PNG encoding failed") }
-        return Array(out.prefix(size))
+        try PNGCodec.encode(image, text: text)
     }
 
-    /// Writes `image` atomically to `path` (`-` is stdout) as PNG.
-    public static func write(_ image: Image, to path: String, text: [String: String] = [:]) throws {
-        try IO.write(encodePNG(image, text: text), to: path)
+    /// Baseline JPEG at `quality` (1-100, clamped). Alpha is dropped; `text`
+    /// is kept as one `key=value` per line in a COM segment.
+    public static func encodeJPEG(_ image: Image, quality: Int = defaultJPEGQuality, text: [String: String] = [:]) throws -> [UInt8] {
+        let comment = text.keys.sorted().map { "\($0)=\(text[$0]!)" }.joined(separator: "\n")
+        return try JPEGCodec.encode(image, quality: quality, comment: comment)
+    }
+
+    /// Writes `image` atomically to `path` (`-` is stdout). The format is
+    /// `format` when given, otherwise JPEG for `.jpg`/`.jpeg` names and PNG
+    /// for every other name (stdout included).
+    public static func write(_ image: Image, to path: String, text: [String: String] = [:],
+                             format: ImageFormat? = nil, quality: Int = defaultJPEGQuality) throws {
+        let bytes: [UInt8]
+        switch format ?? ImageFormat(path: path) {
+        case .png: bytes = try encodePNG(image, text: text)
+        case .jpeg: bytes = try encodeJPEG(image, quality: quality, text: text)
+        }
+        try IO.write(bytes, to: path)
     }
 }
