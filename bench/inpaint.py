@@ -49,7 +49,8 @@ def crop512(path):
 
 def run_unclip(binary, img_path, mask_path, out_path):
     t = time.perf_counter()
-    subprocess.run([binary, "inpaint", img_path, "--mask", mask_path, "--threads", "2", "-o", out_path],
+    extra = os.environ.get("UNCLIP_ARGS", "").split()
+    subprocess.run([binary, "inpaint", img_path, "--mask", mask_path, "--threads", "2", "-o", out_path] + extra,
                    check=True, stderr=subprocess.DEVNULL)
     dt = time.perf_counter() - t
     return cv2.cvtColor(cv2.imread(out_path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB), dt

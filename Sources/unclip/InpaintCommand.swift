@@ -63,7 +63,7 @@ struct Inpaint: ParsableCommand {
     @Option(help: ArgumentHelp("Worker threads (the result does not depend on it).", valueName: "n"))
     var threads: Int = 2
 
-    @Option(name: .short, help: ArgumentHelp("Output file (PNG); use %d in the name when -n > 1. Default: stdout.", valueName: "file"))
+    @Option(name: .short, help: ArgumentHelp("Output image (JPEG for .jpg/.jpeg names, PNG otherwise); use %d in the name when -n > 1. Default: stdout, as PNG.", valueName: "file"))
     var output: String?
 
     @OptionGroup var common: CommonOptions
@@ -145,7 +145,7 @@ struct Inpaint: ParsableCommand {
                             "unclip:seed": String(r.seed)]
                 if !r.score.isNaN { text["unclip:clip-score"] = String(format: "%.4f", r.score) }
                 let path = IO.expand(pattern: output ?? "-", index: i, total: results.count)
-                try IO.write(ImageCodec.encodePNG(r.image, text: text), to: path)
+                try ImageCodec.write(r.image, to: path, text: text)
             }
         }
     }
@@ -153,12 +153,49 @@ struct Inpaint: ParsableCommand {
     /// The CLIP target to steer toward, or nil (with one note on stderr)
     /// when no model is available: inpainting works without one.
     private func steeringTarget(input: Image) throws -> (decoder: SteeredDecoder, target: [Float])? {
-        if let embedding {
-            // Read it now so a bad file is reported even when steering is off.
-            _ = try EmbeddingFile.read(embedding)
+        // Read the file first so a bad one is reported even when steering is off.
+        let fileTarget = try embedding.map { try EmbeddingFile.read($0) }
+        guard let clip = try InpaintSteering.loadModel() else {
+            let ignored = prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"
+            IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(ignored))")
+            return nil
         }
-        // No CLIP model is wired into this build yet.
-        IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"))")
-        return nil
+        var target: [Float]
+        if let fileTarget {
+            guard fileTarget.modelHash == clip.image.modelHash else {
+                throw UnclipError.usage("\(IO.displayName(embedding!)): made by \(fileTarget.model), not by \(clip.image.modelName)")
+            }
+            target = fileTarget.embedding
+        } else {
+            target = try clip.image.embed(images: [input.rgb()])[0]  // [D]
+            if let prompt {
+                let text = try clip.text.embed(texts: [prompt])[0]  // [D]
+                target = InpaintSteering.slerp(target, text, strength)
+            }
+        }
+        return (SteeredDecoder(embedder: clip.image), target)
+    }
+}
+
+/// Where `unclip inpaint` gets its CLIP model from.
+enum InpaintSteering {
+    /// The installed CLIP image and text towers, or nil when none is
+    /// installed. This build has no CLIP model loader wired in yet, so it
+    /// always answers nil and inpainting runs unsteered.
+    static func loadModel() throws -> (image: ImageEmbedder, text: TextEmbedder)? {
+        nil
+    }
+
+    /// Spherical interpolation between unit vectors (Shoemake 1985), the
+    /// rotation DALL·E 2 uses to move an image embedding toward a caption.
+    static func slerp(_ a: [Float], _ b: [Float], _ t: Float) -> [Float] {
+        let dot = max(-1, min(1, zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+        let theta = acos(dot)
+        guard theta > 1e-5 else { return a }
+        let wa = sin((1 - t) * theta) / sin(theta), wb = sin(t * theta) / sin(theta)
+        var v = zip(a, b).map { wa * $0 + wb * $1 }
+        let n = max(1e-12, v.reduce(0) { $0 + $1 * $1 }.squareRoot())
+        v = v.map { $0 / n }
+        return v
     }
 }

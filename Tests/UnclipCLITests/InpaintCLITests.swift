@@ -36,6 +36,9 @@ final class InpaintCLITests: XCTestCase {
             else if !same { changed += 1 }
         }
         XCTAssertGreaterThan(changed, 100)
+        // Provenance: the seed is recorded in the PNG.
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        XCTAssertNotNil(bytes.range(of: Data("unclip:seed\u{0}3".utf8)))
     }
 
     func testStdinToStdoutIsTheSameAsFiles() throws {

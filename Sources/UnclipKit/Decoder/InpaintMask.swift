@@ -24,23 +24,33 @@ public enum InpaintMask {
     /// takes the object's halo and shadow edge.
     public static func grow(_ mask: [Float], width w: Int, height h: Int, radius: Int) -> [Float] {
         guard radius > 0 else { return mask }
-        // Separable max filters of a disc are not exact; run the exact disc
-        // as a max over row spans, each a 1-D running max of the right half-width.
-        var spans: [Int] = []
-        for dy in -radius...radius {
-            spans.append(Int((Double(radius * radius - dy * dy)).squareRoot()))
-        }
-        var rowMax: [Int: [Float]] = [:]
-        for half in Set(spans) { rowMax[half] = horizontalMax(mask, width: w, height: h, half: half) }
-        var out = [Float](repeating: 0, count: w * h)
-        for y in 0..<h {
-            for (k, dy) in (-radius...radius).enumerated() {
-                let sy = y + dy
-                guard sy >= 0 && sy < h else { continue }
-                let src = rowMax[spans[k]]!
-                for x in 0..<w { out[y * w + x] = max(out[y * w + x], src[sy * w + x]) }
+        // Only the mask's bounding box, widened by the radius, can change.
+        var x0 = w, y0 = h, x1 = -1, y1 = -1
+        for y in 0..<h { for x in 0..<w where mask[y * w + x] > 0 {
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        } }
+        guard x1 >= 0 else { return mask }
+        x0 = max(0, x0 - radius); y0 = max(0, y0 - radius)
+        x1 = min(w - 1, x1 + radius); y1 = min(h - 1, y1 + radius)
+        let bw = x1 - x0 + 1, bh = y1 - y0 + 1
+        var box = [Float](repeating: 0, count: bw * bh)
+        for y in 0..<bh { for x in 0..<bw { box[y * bw + x] = mask[(y0 + y) * w + x0 + x] } }
+        // An exact disc as a union of row spans: row dy of the disc is a 1-D
+        // running max of half-width ⌊√(r² − dy²)⌋, shifted by dy.
+        var grown = [Float](repeating: 0, count: bw * bh)
+        for k in 0...radius {
+            let half = Int(Double(radius * radius - k * k).squareRoot())
+            let rows = horizontalMax(box, width: bw, height: bh, half: half)
+            for dy in Set([-k, k]) {
+                for y in 0..<bh {
+                    let sy = y + dy
+                    guard sy >= 0 && sy < bh else { continue }
+                    for x in 0..<bw { grown[y * bw + x] = max(grown[y * bw + x], rows[sy * bw + x]) }
+                }
             }
         }
+        var out = mask
+        for y in 0..<bh { for x in 0..<bw { out[(y0 + y) * w + x0 + x] = grown[y * bw + x] } }
         return out
     }
 

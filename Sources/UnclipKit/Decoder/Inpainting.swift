@@ -31,8 +31,15 @@ public enum Inpainting {
         guard cw >= options.patchSize && ch >= options.patchSize else {
             throw UnclipError.usage("image is too small to inpaint: it must be at least \(options.patchSize) pixels on each side")
         }
-        let full = FloatImage(image.rgb())
-        let crop = full.crop(x: cx0, y: cy0, width: cw, height: ch)
+        // Crop the 8-bit pixels first: a 12-megapixel photo with a small
+        // hole never exists as Floats.
+        var cropBytes = Image(width: cw, height: ch, channels: image.channels)
+        let C = image.channels
+        for y in 0..<ch {
+            let s = ((cy0 + y) * w + cx0) * C
+            cropBytes.pixels.replaceSubrange((y * cw * C)..<((y + 1) * cw * C), with: image.pixels[s..<(s + cw * C)])
+        }
+        let crop = FloatImage(cropBytes.rgb())
         var cropMask = [Float](repeating: 0, count: cw * ch)
         for y in 0..<ch {
             for x in 0..<cw { cropMask[y * cw + x] = min(1, max(0, mask[(cy0 + y) * w + cx0 + x])) }
@@ -40,7 +47,7 @@ public enum Inpainting {
         if !cropMask.contains(where: { $0 < 1 }) {
             throw UnclipError.usage("the mask covers the whole image: nothing is left to copy from")
         }
-        let cropImage = crop.image()
+        let cropImage = cropBytes.rgb()
         // For a seamless blend the synthesised layer must extend past the
         // hole: Poisson cloning takes the jump across the seam from the
         // layer itself (Pérez et al. 2003, eq. 7, v_pq = g_p − g_q), and it
@@ -62,7 +69,6 @@ public enum Inpainting {
         }
         // Paste back: only masked pixels change.
         var out = image
-        let C = image.channels
         for y in 0..<ch {
             for x in 0..<cw {
                 let m = cropMask[y * cw + x]

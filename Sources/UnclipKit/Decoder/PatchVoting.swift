@@ -18,7 +18,8 @@ enum PatchVoting {
         // robust typical distance so that they adapt to each level's
         // contrast; sharpness 0 means plain averaging.
         var invTwoSigma2: Float = 0
-        if sharpness > 0 {
+        let winnerTakesAll = sharpness == .infinity
+        if sharpness > 0 && !winnerTakesAll {
             var ds: [Float] = []
             ds.reserveCapacity(nnf.match.count / 4)
             var k = 0
@@ -53,7 +54,22 @@ enum PatchVoting {
                         let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
                         for c in 0..<C { acc[c] = 0 }
                         var wsum: Float = 0
-                        if py0 <= py1 && px0 <= px1 {
+                        if winnerTakesAll && py0 <= py1 && px0 <= px1 {
+                            // The single best-matching patch decides: no averaging, no blur.
+                            var bestD = Float.infinity, bestS = -1
+                            for py in py0...py1 {
+                                for px in px0...px1 {
+                                    let ci = py * tw + px
+                                    guard active[ci], match[ci] >= 0 else { continue }
+                                    let d = dist[ci] / voteWeight[Int(rowEx[Int(match[ci]) / sw])]
+                                    if d < bestD { bestD = d; bestS = Int(match[ci]) + (y - py) * sw + (x - px) }
+                                }
+                            }
+                            if bestS >= 0 {
+                                for c in 0..<C { acc[c] = src[c * sPlane + bestS] }
+                                wsum = 1
+                            }
+                        } else if py0 <= py1 && px0 <= px1 {
                             for py in py0...py1 {
                                 for px in px0...px1 {
                                     let ci = py * tw + px
