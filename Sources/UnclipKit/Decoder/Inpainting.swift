@@ -24,7 +24,7 @@ public enum Inpainting {
         // Context: enough surroundings to copy from, in proportion to the
         // hole, but never the whole of a large photo for a small hole.
         let side = max(x1 - x0 + 1, y1 - y0 + 1)
-        let margin = max(48, side)
+        let margin = min(max(48, side / 2), 512)
         let cx0 = max(0, x0 - margin), cy0 = max(0, y0 - margin)
         let cx1 = min(w - 1, x1 + margin), cy1 = min(h - 1, y1 + margin)
         let cw = cx1 - cx0 + 1, ch = cy1 - cy0 + 1

@@ -219,7 +219,10 @@ private struct Engine {
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-            let rounds = holePixels > options.refinePixels ? options.refineIterations : options.emIterations
+            // Levels far above the working scale only sharpen what the
+            // coarser ones placed: one round there, a few just above it.
+            let rounds = holePixels > 4 * options.refinePixels ? 1
+                : holePixels > options.refinePixels ? options.refineIterations : options.emIterations
             for it in 0..<max(1, rounds) {
                 var searches = options.searchIterations
                 if l == L - 1 && it == 0 { searches = max(searches, 4) }
