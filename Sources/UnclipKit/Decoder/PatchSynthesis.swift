@@ -27,7 +27,7 @@ public struct SynthesisOptions: Sendable {
     public var voteSharpness: Float = 4
     /// Sharpness of the very last vote; `.infinity` lets the best-matching
     /// patch alone set each pixel, which keeps fine texture crisp.
-    public var finalVoteSharpness: Float = 1
+    public var finalVoteSharpness: Float = 4
     /// Distance added to patches of a lighter exemplar, per patch pixel and
     /// channel, scaled by 1 − weight/maxWeight (in squared 8-bit levels).
     public var exemplarPenalty: Float = 400

@@ -33,6 +33,24 @@ enum PatchVoting {
                 invTwoSigma2 = sharpness / (2 * typical)
             }
         }
+        // One weight per corner, computed once rather than once per covered pixel.
+        var cornerWeight = [Float](repeating: 0, count: nnf.match.count)
+        let cornerBands = RowBands.bands(rows: rows, height: 16)
+        cornerWeight.withUnsafeMutableBufferPointer { cwBuf in
+            let cw = SharedBuffer(cwBuf)
+            RowBands.run(cornerBands.count, threads: threads) { b in
+                for py in cornerBands[b] {
+                    for px in 0..<cols {
+                        let ci = py * tw + px
+                        let sm = Int(nnf.match[ci])
+                        guard nnf.active[ci], sm >= 0 else { continue }
+                        var w = atlas.voteWeight[Int(atlas.rowExemplar[sm / sw])]
+                        if invTwoSigma2 > 0 { w *= exp(-nnf.dist[ci] * invTwoSigma2) + 1e-6 }
+                        cw[ci] = w
+                    }
+                }
+            }
+        }
         let bands = RowBands.bands(rows: th, height: 16)
         nnf.match.withUnsafeBufferPointer { match in
         nnf.dist.withUnsafeBufferPointer { dist in
@@ -41,6 +59,7 @@ enum PatchVoting {
         atlas.rowExemplar.withUnsafeBufferPointer { rowEx in
         atlas.voteWeight.withUnsafeBufferPointer { voteWeight in
         mask.withUnsafeBufferPointer { mask in
+        cornerWeight.withUnsafeBufferPointer { cornerWeight in
         target.data.withUnsafeMutableBufferPointer { outBuf in
             let out = SharedBuffer(outBuf)
             RowBands.run(bands.count, threads: threads) { b in
@@ -73,11 +92,9 @@ enum PatchVoting {
                             for py in py0...py1 {
                                 for px in px0...px1 {
                                     let ci = py * tw + px
-                                    guard active[ci] else { continue }
+                                    let w = cornerWeight[ci]
+                                    guard w > 0 else { continue }
                                     let sm = Int(match[ci])
-                                    guard sm >= 0 else { continue }
-                                    var w = voteWeight[Int(rowEx[sm / sw])]
-                                    if invTwoSigma2 > 0 { w *= exp(-dist[ci] * invTwoSigma2) + 1e-6 }
                                     let si = sm + (y - py) * sw + (x - px)
                                     for c in 0..<C { acc[c] += w * src[c * sPlane + si] }
                                     wsum += w
@@ -96,6 +113,6 @@ enum PatchVoting {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
     }
 }
