@@ -116,7 +116,7 @@ struct Inpaint: ParsableCommand {
             }
 
             let steering = try steeringTarget(input: input)
-            var options = SynthesisOptions()
+            var options = SynthesisOptions.inpainting
             options.noise = noise
             options.threads = threads
             let progress = Progress("inpaint", enabled: common.progress ? true : nil)
