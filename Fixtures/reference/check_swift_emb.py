@@ -8,7 +8,7 @@ with safetensors.numpy, and with nothing but json + numpy (so it also runs
 where only numpy is installed), and compares with the values the Swift test
 builds (EmbeddingInteropTests.swiftSample).
 
-Run: /work/venv/bin/python Fixtures/reference/check_swift_emb.py
+Run: python Fixtures/reference/check_swift_emb.py
 Result when committed (Python 3.11.7, numpy, safetensors 0.8.0, 2026-11-22):
   safetensors.numpy: ok (embedding float32 (16,), exemplar uint8 (4, 6, 3), 11 metadata keys)
   plain numpy: ok

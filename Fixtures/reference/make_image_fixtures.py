@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates the image and embedding fixtures the Swift tests decode.
 
-Made with (run from the repository root: /work/venv/bin/python Fixtures/reference/make_image_fixtures.py):
+Made with (run from the repository root: python Fixtures/reference/make_image_fixtures.py):
   Python 3.11.7, numpy, Pillow 13.0.0 (bundled libjpeg-turbo 3.2.0; PNG through zlib 1.2.13),
   safetensors 0.8.0, ImageMagick 6.9.11-60 Q16 (`convert`, Debian 12).
 

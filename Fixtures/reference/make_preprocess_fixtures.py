@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Reference pixel tensors for PreprocessParityTests.
 
-Versions: Python 3, transformers 5.23.0, Pillow 13.0.0, numpy, safetensors 0.8.0;
+Versions: Python 3.11.7, transformers 5.23.0, Pillow 13.0.0, numpy 2.4.6, safetensors 0.8.0;
 torchvision NOT installed, so CLIPImageProcessor.from_pretrained falls back to the
 Pillow backend (CLIPImageProcessorPil) -- the one this script checks it got.
 
-    /work/venv/bin/python Fixtures/reference/make_preprocess_fixtures.py [KODAK_DIR]
+    python Fixtures/reference/make_preprocess_fixtures.py [KODAK_DIR]
 
 KODAK_DIR defaults to ../shared/images/kodak (kodim*.png, 768x512). Writes, under
 Fixtures/preprocess/:

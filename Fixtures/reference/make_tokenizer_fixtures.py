@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Reference token ids for TokenizerParityTests.
 
-Versions: Python 3, transformers 5.23.0, tokenizers (as pinned by that
-transformers), ftfy NOT installed (transformers 5.23's CLIPTokenizer is backed by
-the `tokenizers` library and never uses ftfy).
+Versions: Python 3.11.7, transformers 5.23.0, tokenizers 0.23.3; ftfy NOT
+installed (transformers 5.23's CLIPTokenizer is backed by the `tokenizers`
+library and never uses ftfy, nor html.unescape as OpenAI's simple_tokenizer did).
 
-    /work/venv/bin/python Fixtures/reference/make_tokenizer_fixtures.py
+    python Fixtures/reference/make_tokenizer_fixtures.py
 
 writes Fixtures/tokenizer/cases.json: [{"text": ..., "ids": [...]}, ...], the ids
 from CLIPTokenizer.from_pretrained(Fixtures/clip-vocab)(text, truncation=True,
 max_length=77) -- BOS ... EOS, no padding. The script also checks that
 CLIPTokenizer(vocab_file, merges_file) agrees.
+
+It also writes Fixtures/tokenizer/unicode.txt: how the backend tokenizer treats
+every Unicode scalar on its own -- its class in the pre-tokenizer's regular
+expressions (L letter, N number, S white space, O anything else; run-length
+encoded) and, where it changes, what the normaliser (NFC, white space, lower
+case) turns it into. Swift's Unicode tables are not Oniguruma's; this pins the
+difference down exhaustively.
 """
 import json
 import os
@@ -104,9 +111,49 @@ def random_mixes(rng, n):
     return out
 
 
+def random_scalars(rng, n):
+    """Strings of random scalars from every plane, for the Unicode tables."""
+    out = []
+    for _ in range(n):
+        s = ""
+        for _ in range(rng.randint(1, 10)):
+            r = rng.random()
+            cp = (rng.randint(0x20, 0x7E) if r < 0.3 else rng.randint(0xA0, 0x2FFF) if r < 0.6
+                  else rng.randint(0x3000, 0xFFEF) if r < 0.8 else rng.randint(0x10000, 0x1FBFF))
+            if not 0xD800 <= cp <= 0xDFFF:
+                s += chr(cp)
+        out.append(s)
+    # Letters and digits that Unicode 17 added, unknown to Oniguruma's 16.0 tables.
+    out += ["x\u088fy", "\ua7ce\ua7cf", "a\U00018dc0b", "\U00011dd4 \U0001e6e4", "1\U00016ecd2"]
+    return out
+
+
+MARKS = (list(range(0x300, 0x370)) + list(range(0x1AB0, 0x1AD0)) + list(range(0x1DC0, 0x1E00))
+         + list(range(0x20D0, 0x20F1)) + [0x093C, 0x094D, 0x09BE, 0x0B3E, 0x0BBE, 0x0F71, 0x0F80, 0x3099, 0x309A])
+BASES = (list(range(0x41, 0x7B)) + list(range(0xC0, 0x250)) + list(range(0x370, 0x400)) + list(range(0x1E00, 0x1F00))
+         + list(range(0x1100, 0x1113)) + list(range(0x1161, 0x1176)) + list(range(0x11A8, 0x11C4))
+         + list(range(0xAC00, 0xAC40)) + [0x0915, 0x09C7, 0x0B47, 0x0BC6, 0x0F40, 0x304B, 0x30AB])
+
+
+def combining_sequences(rng, n):
+    """Base letters with stacks of combining marks and Hangul jamo: NFC's
+    reordering and composition, where the reference uses Unicode 9.0 tables."""
+    out = ["\u00ff\u1df7\u1dfb", "\u00ff\u1dfb\u1df7", "a\u1abb\u1abf", "a\u1abf\u1abb", "\uac00\u11c1",
+           "\uac00\u11a8", "\uac00\u11c3", "\u1100\u1161\u11a8", "\uac00\u1df7\u11a8", "e\u0301\u0323"]
+    for _ in range(n):
+        s = ""
+        for _ in range(rng.randint(1, 5)):
+            s += chr(rng.choice(BASES))
+            for _ in range(rng.randint(0, 3)):
+                s += chr(rng.choice(MARKS if rng.random() < 0.8 else BASES))
+        out.append(s)
+    return out
+
+
 def main():
     rng = random.Random(20261122)
-    texts = HAND + long_texts(rng) + random_mixes(rng, 160)
+    texts = (HAND + long_texts(rng) + random_mixes(rng, 160) + random_scalars(random.Random(17), 150)
+             + combining_sequences(random.Random(9), 140))
     seen, uniq = set(), []
     for t in texts:
         if t not in seen:
@@ -129,5 +176,38 @@ def main():
     print(f"{len(cases)} cases -> {out} (transformers {transformers.__version__}, tokenizers {tokenizers.__version__})")
 
 
+def unicode_table(tok):
+    pre = tok.backend_tokenizer.pre_tokenizer
+    norm = tok.backend_tokenizer.normalizer
+    runs, maps = [], []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = chr(cp)
+        if not pre.pre_tokenize_str(c):
+            k = "S"
+        elif len(pre.pre_tokenize_str("x" + c)) == 1:
+            k = "L"
+        else:
+            k = "N" if len(pre.pre_tokenize_str(c + c)) == 2 else "O"
+        if runs and runs[-1][2] == k and runs[-1][1] == cp - 1:
+            runs[-1][1] = cp
+        else:
+            runs.append([cp, cp, k])
+        low = norm.normalize_str(c)
+        if low != c:
+            maps.append((cp, [ord(x) for x in low]))
+    path = os.path.join(FIX, "tokenizer", "unicode.txt")
+    with open(path, "w") as f:
+        f.write(f"# transformers {transformers.__version__}, tokenizers {tokenizers.__version__}: "
+                "R start end class (hex, inclusive); M scalar -> normalised scalars\n")
+        for a, b, k in runs:
+            f.write(f"R {a:X} {b:X} {k}\n")
+        for cp, low in maps:
+            f.write(f"M {cp:X} " + " ".join(f"{x:X}" for x in low) + "\n")
+    print(f"{len(runs)} class runs, {len(maps)} normalised scalars -> {path}")
+
+
 if __name__ == "__main__":
     main()
+    unicode_table(CLIPTokenizer.from_pretrained(VOCAB))

@@ -77,3 +77,50 @@ final class TokenizerParityTests: XCTestCase {
         }
     }
 }
+
+/// Fixtures/tokenizer/unicode.txt records, for every Unicode scalar, the class
+/// transformers' pre-tokeniser gives it and what its normaliser makes of it.
+/// Swift's Unicode tables differ from Oniguruma's; this holds the tokenizer
+/// to the reference over the whole code space, not only the sampled texts.
+final class TokenizerUnicodeTableTests: XCTestCase {
+    func testEveryScalarIsClassifiedAsTransformersDoes() throws {
+        let text = try String(contentsOfFile: CLIPFixtures.path("tokenizer/unicode.txt"), encoding: .utf8)
+        var covered = 0, wrong = [String]()
+        for line in text.split(separator: "\n") where line.hasPrefix("R ") {
+            let f = line.split(separator: " ")
+            let a = UInt32(f[1], radix: 16)!, b = UInt32(f[2], radix: 16)!
+            let want = try XCTUnwrap(CLIPTokenizer.ScalarClass(rawValue: String(f[3])))
+            for v in a...b {
+                let u = Unicode.Scalar(v)!
+                covered += 1
+                let got = CLIPTokenizer.scalarClass(u)
+                if got != want && wrong.count < 10 {
+                    wrong.append(String(format: "U+%04X: %@ expected, got %@", v, want.rawValue, got.rawValue))
+                }
+            }
+        }
+        XCTAssertEqual(covered, 0x110000 - 0x800, "the table covers every scalar")
+        XCTAssertEqual(wrong, [])
+    }
+
+    func testEveryScalarIsNormalisedAsTransformersDoes() throws {
+        let text = try String(contentsOfFile: CLIPFixtures.path("tokenizer/unicode.txt"), encoding: .utf8)
+        var mapped = [UInt32: [UInt32]]()
+        for line in text.split(separator: "\n") where line.hasPrefix("M ") {
+            let f = line.split(separator: " ").dropFirst()
+            mapped[UInt32(f.first!, radix: 16)!] = f.dropFirst().map { UInt32($0, radix: 16)! }
+        }
+        XCTAssertGreaterThan(mapped.count, 2000)
+        var wrong = [String]()
+        for v in UInt32(0)..<0x110000 where !(0xD800...0xDFFF).contains(v) {
+            let u = Unicode.Scalar(v)!
+            let want = mapped[v] ?? [v]
+            let got = CLIPTokenizer.normalized(String(Character(u))).unicodeScalars.map(\.value)
+            if got != want && wrong.count < 10 {
+                wrong.append(String(format: "U+%04X → ", v) + got.map { String(format: "%04X", $0) }.joined(separator: " ")
+                             + " expected " + want.map { String(format: "%04X", $0) }.joined(separator: " "))
+            }
+        }
+        XCTAssertEqual(wrong, [])
+    }
+}

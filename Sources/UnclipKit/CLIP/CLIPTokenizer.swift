@@ -6,9 +6,10 @@ import Foundation
 ///  1. the special tokens `<|startoftext|>` / `<|endoftext|>` are split out of
 ///     the raw text first, case-sensitively (they are added tokens that are not
 ///     normalised, so `<|ENDOFTEXT|>` is ordinary text);
-///  2. each remaining segment is normalised: NFC, every run of white space to
-///     one space, then lower-cased one scalar at a time (no final-sigma rule,
-///     as Rust's `char::to_lowercase` does it);
+///  2. each remaining segment is normalised: NFC with the reference's
+///     Unicode 9.0 tables (`nfcUnicode9`), every run of white space to one
+///     space, then lower-cased one scalar at a time (no final-sigma rule, as
+///     Rust's `char::to_lowercase` does it);
 ///  3. pre-tokenised with CLIP's pattern (`CLIPTokenizer.clipPattern`), then
 ///     again with GPT-2's byte-level pattern, which only matters for pieces
 ///     such as `<|endoftext|>` typed in upper case;
@@ -17,7 +18,7 @@ import Foundation
 ///     symbol;
 ///  5. BOS + ids + EOS, truncated to `contextLength` keeping EOS last.
 ///
-/// Radford et al. 2021 (CLIP), §2.5 and the `simple_tokenizer.py` that ships
+/// Radford et al. 2021 (CLIP), §2.4 and the `simple_tokenizer.py` that ships
 /// with it; Sennrich et al. 2016 for BPE.
 public final class CLIPTokenizer: @unchecked Sendable {
     public static let clipPattern =
@@ -28,14 +29,16 @@ public final class CLIPTokenizer: @unchecked Sendable {
     public let eosID: Int
     public let vocabularySize: Int
 
-    private let vocab: [String: Int]
     /// (left id, right id) → (rank, merged id); ids rather than strings keep
     /// the merge loop free of string hashing.
     private let merges: [UInt64: (rank: Int32, id: Int32)]
     /// The 256 byte symbols, and the same with `</w>`, as vocabulary ids.
     private let byteIDs: [Int32]
     private let byteEndIDs: [Int32]
-    private var cache: [String: [Int32]] = [:]
+    /// Keyed by UTF-8 bytes, not String: String equality is canonical
+    /// equivalence, and canonically equivalent words that NFC (as Unicode 9.0
+    /// tables do it) left different must not share an entry.
+    private var cache: [[UInt8]: [Int32]] = [:]
     private let lock = NSLock()
 
     public init(vocabPath: String, mergesPath: String, contextLength: Int = 77) throws {
@@ -53,7 +56,6 @@ public final class CLIPTokenizer: @unchecked Sendable {
         guard let bos = vocab["<|startoftext|>"], let eos = vocab["<|endoftext|>"] else {
             throw UnclipError.model("\(vocabPath): has no <|startoftext|>/<|endoftext|> tokens; not a CLIP vocabulary")
         }
-        self.vocab = vocab
         self.bosID = bos
         self.eosID = eos
         self.vocabularySize = vocab.count
@@ -74,6 +76,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
         var merges = [UInt64: (rank: Int32, id: Int32)]()
         var rank: Int32 = 0
         for (lineNo, line) in mergeText.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = line.hasSuffix("\r") ? line.dropLast() : line[...]
             if line.isEmpty || (lineNo == 0 && line.hasPrefix("#version")) { continue }
             let parts = line.split(separator: " ")
             guard parts.count == 2 else { throw UnclipError.model("\(mergesPath):\(lineNo + 1): expected two symbols") }
@@ -111,6 +114,20 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     // MARK: - Normalisation and pre-tokenisation
 
+    /// How the pre-tokeniser's regular expressions see one scalar.
+    public enum ScalarClass: String, Sendable {
+        case letter = "L", number = "N", space = "S", other = "O"
+    }
+
+    public static func scalarClass(_ u: Unicode.Scalar) -> ScalarClass {
+        isSpace(u) ? .space : isLetter(u) ? .letter : isNumber(u) ? .number : .other
+    }
+
+    /// The normalised text BPE sees (NFC, one space per white-space run, lower case).
+    public static func normalized(_ text: String) -> String {
+        scalarsString(normalize(text))
+    }
+
     enum Segment: Equatable { case special(String), text(String) }
 
     private static let specials = ["<|startoftext|>", "<|endoftext|>"].map { Array($0.unicodeScalars) }
@@ -143,11 +160,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     /// NFC, white-space runs to one space, lower case per scalar.
     static func normalize(_ text: String) -> [Unicode.Scalar] {
-        let nfc = text.precomposedStringWithCanonicalMapping
+        let nfc = nfcUnicode9(text)
         var out = [Unicode.Scalar]()
-        out.reserveCapacity(nfc.unicodeScalars.count)
+        out.reserveCapacity(nfc.count)
         var inSpace = false
-        for u in nfc.unicodeScalars {
+        for u in nfc {
             if isSpace(u) {
                 if !inSpace { out.append(" ") }
                 inSpace = true
@@ -160,6 +177,46 @@ public final class CLIPTokenizer: @unchecked Sendable {
                 out.append(contentsOf: u.properties.lowercaseMapping.unicodeScalars)
             }
         }
+        return out
+    }
+
+    /// NFC as `tokenizers` computes it: its normaliser
+    /// (`unicode-normalization-alignments`) has Unicode 9.0 tables, so a
+    /// scalar added later is, to it, unassigned: a starter that neither
+    /// decomposes nor composes nor reorders with its neighbours (U+1ABF after
+    /// U+1ABB stays put, where today's NFC swaps them). Normalising each run
+    /// of Unicode ≤ 9.0 scalars on its own and passing the newer ones through
+    /// reproduces that exactly, because NFC is stable for assigned characters
+    /// across versions.
+    static func nfcUnicode9(_ text: String) -> [Unicode.Scalar] {
+        let scalars = text.unicodeScalars
+        if scalars.allSatisfy({ $0.isASCII }) { return Array(scalars) }
+        var out = [Unicode.Scalar]()
+        out.reserveCapacity(scalars.count)
+        var run = String.UnicodeScalarView()
+        func flush() {
+            if run.isEmpty { return }
+            for u in String(run).precomposedStringWithCanonicalMapping.unicodeScalars {
+                // Foundation's NFC leaves an LV syllable followed by a trailing
+                // consonant uncomposed (가 + ᇁ); Unicode §3.12 composes them.
+                if let last = out.last, (0x11A8...0x11C2).contains(u.value),
+                   (0xAC00...0xD7A3).contains(last.value), (last.value - 0xAC00) % 28 == 0 {
+                    out[out.count - 1] = Unicode.Scalar(last.value + u.value - 0x11A7)!
+                } else {
+                    out.append(u)
+                }
+            }
+            run = String.UnicodeScalarView()
+        }
+        for u in scalars {
+            if let age = u.properties.age, age.major > 9 {
+                flush()
+                out.append(u)
+            } else {
+                run.append(u)
+            }
+        }
+        flush()
         return out
     }
 
@@ -235,6 +292,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     static func isLetter(_ u: Unicode.Scalar) -> Bool {
         if u.isASCII { return (u.value | 0x20) >= 97 && (u.value | 0x20) <= 122 }
+        if isNewerThanOniguruma(u) { return false }
         switch u.properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
         default: return false
@@ -243,10 +301,22 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
     static func isNumber(_ u: Unicode.Scalar) -> Bool {
         if u.isASCII { return u.value >= 48 && u.value <= 57 }
+        if isNewerThanOniguruma(u) { return false }
         switch u.properties.generalCategory {
         case .decimalNumber, .letterNumber, .otherNumber: return true
         default: return false
         }
+    }
+
+    /// The regular expressions of `tokenizers` 0.23 run on Oniguruma, whose
+    /// property tables are Unicode 16.0; Swift 6.3's are 17.0. A scalar that
+    /// Unicode 17 added (4,657 of them, such as U+18DC7 or U+1E6E4) is
+    /// unassigned to Oniguruma, so it must not count as a letter or number
+    /// here either (an exhaustive comparison over all scalars found no other
+    /// difference). Lower-casing is Rust's and already knows Unicode 17.
+    @inline(__always) static func isNewerThanOniguruma(_ u: Unicode.Scalar) -> Bool {
+        guard let age = u.properties.age else { return false }
+        return age.major > 16
     }
 
     /// Oniguruma's `\s` on UTF-8 text is Unicode White_Space.
@@ -284,12 +354,11 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }()
 
     private func bpe(_ word: [Unicode.Scalar]) -> [Int32] {
-        let key = CLIPTokenizer.scalarsString(word)
+        let bytes = Array(CLIPTokenizer.scalarsString(word).utf8)
         lock.lock()
-        if let hit = cache[key] { lock.unlock(); return hit }
+        if let hit = cache[bytes] { lock.unlock(); return hit }
         lock.unlock()
 
-        let bytes = Array(key.utf8)
         var symbols = [Int32]()
         symbols.reserveCapacity(bytes.count)
         for (k, b) in bytes.enumerated() {
@@ -322,7 +391,7 @@ public final class CLIPTokenizer: @unchecked Sendable {
 
         lock.lock()
         if cache.count > 50_000 { cache.removeAll(keepingCapacity: true) }
-        cache[key] = symbols
+        cache[bytes] = symbols
         lock.unlock()
         return symbols
     }

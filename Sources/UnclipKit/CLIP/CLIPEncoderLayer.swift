@@ -1,0 +1,44 @@
+/// One pre-LN transformer block as in CLIP (Radford et al. 2021, §2.4;
+/// transformers' CLIPEncoderLayer):
+///   x ← x + Attn(LN₁(x));  x ← x + fc₂(act(fc₁(LN₂(x)))).
+struct CLIPEncoderLayer: @unchecked Sendable {
+    let norm1: LayerNorm
+    let attention: Attention
+    let norm2: LayerNorm
+    let fc1: Linear
+    let fc2: Linear
+    let activation: Activation
+
+    init(_ w: CLIPWeights, prefix: String, tower: CLIPConfig.Tower, causal: Bool) {
+        norm1 = w.layerNorm(prefix + ".layer_norm1", eps: tower.layerNormEps)
+        attention = Attention(q: w.linear(prefix + ".self_attn.q_proj"), k: w.linear(prefix + ".self_attn.k_proj"),
+                              v: w.linear(prefix + ".self_attn.v_proj"), out: w.linear(prefix + ".self_attn.out_proj"),
+                              heads: tower.heads, causal: causal)
+        norm2 = w.layerNorm(prefix + ".layer_norm2", eps: tower.layerNormEps)
+        fc1 = w.linear(prefix + ".mlp.fc1")
+        fc2 = w.linear(prefix + ".mlp.fc2")
+        activation = tower.activation
+    }
+
+    /// Buffers for one batch, shared by all layers of a tower.
+    final class Workspace {
+        let h: Tensor          // [rows, D]  normalised input of each sub-block
+        let mlp: Tensor        // [rows, M]  MLP hidden layer
+        let attention: Attention.Workspace
+        init(rows: Int, width: Int, mlpWidth: Int, maxLength: Int) {
+            h = Tensor(shape: [rows, width])
+            mlp = Tensor(shape: [rows, mlpWidth])
+            attention = Attention.Workspace(rows: rows, width: width, maxLength: maxLength)
+        }
+    }
+
+    /// x[rows, D] in place; `lengths` are the packed sequences' lengths.
+    func forward(_ x: UnsafeMutablePointer<Float>, lengths: [Int], work: Workspace) {
+        let rows = lengths.reduce(0, +)
+        norm1.forward(x, rows: rows, into: work.h.data)
+        attention.forward(work.h.data, residual: x, lengths: lengths, work: work.attention)
+        norm2.forward(x, rows: rows, into: work.h.data)
+        fc1.forward(work.h.data, rows: rows, into: work.mlp.data, activation: activation)   // [rows, M]
+        fc2.forward(work.mlp.data, rows: rows, into: x, accumulate: true)                  // [rows, D]
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// The model behind the engine's embedder protocols: images through
+/// `CLIPImagePreprocessor` (Pillow-exact, as transformers' processor) and the
+/// vision tower, captions through `CLIPTokenizer` and the text tower.
+extension CLIPModel: ImageEmbedder, TextEmbedder {
+    public func embed(images: [Image]) throws -> [[Float]] {
+        let pre = try preprocessor()
+        guard pre.cropSize == inputResolution else {
+            throw UnclipError.model("\(directory.path): preprocessor_config.json crops to \(pre.cropSize) pixels but the model reads \(inputResolution)")
+        }
+        let per = vision.inputCount
+        var pixels = [Float](repeating: 0, count: images.count * per)   // [N, 3, S, S]
+        // Resizing is single-threaded per image; images are independent, so
+        // they are spread over the threads the GEMMs will use next.
+        pixels.withUnsafeMutableBufferPointer { out in
+            let base = out.baseAddress!
+            Parallel.rows(images.count, minRows: 1) { range in
+                for i in range {
+                    let p = pre.pixels(images[i])
+                    p.withUnsafeBufferPointer { (base + i * per).update(from: $0.baseAddress!, count: per) }
+                }
+            }
+        }
+        return try embed(pixels: pixels, count: images.count)
+    }
+
+    public func embed(texts: [String]) throws -> [[Float]] {
+        let tok = try tokenizer()
+        return try embed(tokenIDs: texts.map { tok.encode($0) })
+    }
+}

@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A CLIP model loaded from a Hugging Face folder (config.json +
+/// model.safetensors): both towers, producing unit vectors in the joint space.
+public final class CLIPModel: @unchecked Sendable {
+    public let directory: URL
+    public let config: CLIPConfig
+    public let weights: CLIPWeights
+    public let vision: VisionTransformer
+    public let text: TextTransformer
+    /// The hub name for a model in the store ("openai/clip-vit-base-patch32"),
+    /// else the folder's name.
+    public let modelName: String
+    public let modelHash: String
+    /// Images per forward pass in `embed(images:)`: bounds activation memory
+    /// (ViT-B/32: ~1 MB per image) while keeping GEMMs large enough to be efficient.
+    public var batchSize = 16
+
+    private let lock = NSLock()
+    private var cachedPreprocessor: CLIPImagePreprocessor?
+    private var cachedTokenizer: CLIPTokenizer?
+
+    public init(directory: URL) throws {
+        self.directory = directory
+        config = try CLIPConfig.load(directory: directory)
+        let path = directory.appendingPathComponent("model.safetensors").path
+        weights = try CLIPWeights(path: path, config: config)
+        vision = VisionTransformer(weights, config: config)
+        text = TextTransformer(weights, config: config)
+        modelName = Self.name(of: directory)
+        modelHash = try Self.fingerprint(path: path)
+    }
+
+    static func name(of directory: URL) -> String {
+        let dir = directory.standardizedFileURL
+        if dir.deletingLastPathComponent().path == ModelStore.root.standardizedFileURL.path {
+            return ModelStore.hubName(forFolder: dir.lastPathComponent)
+        }
+        return dir.lastPathComponent
+    }
+
+    public var inputResolution: Int { config.vision.imageSize }
+    public var dimension: Int { config.projectionDim }
+
+    /// pixels [N, C, S, S] (already normalised) → [N][Pdim] unit vectors, in batches of `batchSize`.
+    public func embed(pixels: [Float], count: Int) throws -> [[Float]] {
+        let per = vision.inputCount
+        guard pixels.count == count * per else {
+            throw UnclipError.failure("expected \(count) × \(per) pixel values, got \(pixels.count)")
+        }
+        var out: [[Float]] = []
+        out.reserveCapacity(count)
+        try pixels.withUnsafeBufferPointer { px in
+            var start = 0
+            while start < count {
+                let n = min(max(batchSize, 1), count - start)
+                let y = vision.forward(pixels: px.baseAddress! + start * per, batch: n)   // [n, Pdim]
+                for i in 0..<n { out.append(try Self.normalised(y, row: i)) }
+                start += n
+            }
+        }
+        return out
+    }
+
+    /// Token-id sequences (BOS … EOS) → [N][Pdim] unit vectors.
+    public func embed(tokenIDs: [[Int]]) throws -> [[Float]] {
+        let y = try text.forward(tokens: tokenIDs)   // [N, Pdim]
+        return try (0..<tokenIDs.count).map { try Self.normalised(y, row: $0) }
+    }
+
+    /// Read on first use: a folder without vocab.json still encodes images.
+    public func preprocessor() throws -> CLIPImagePreprocessor {
+        lock.lock(); defer { lock.unlock() }
+        if let p = cachedPreprocessor { return p }
+        let p = try CLIPImagePreprocessor(modelDirectory: directory)
+        cachedPreprocessor = p
+        return p
+    }
+
+    public func tokenizer() throws -> CLIPTokenizer {
+        lock.lock(); defer { lock.unlock() }
+        if let t = cachedTokenizer { return t }
+        let vocab = directory.appendingPathComponent("vocab.json").path
+        let merges = directory.appendingPathComponent("merges.txt").path
+        for f in [vocab, merges] where !FileManager.default.fileExists(atPath: f) {
+            throw UnclipError.model("\(directory.path): no \((f as NSString).lastPathComponent), needed to encode text (`unclip model pull` fetches it)")
+        }
+        let t = try CLIPTokenizer(vocabPath: vocab, mergesPath: merges, contextLength: config.text.maxPositions)
+        cachedTokenizer = t
+        return t
+    }
+
+    static func normalised(_ y: Tensor, row: Int) throws -> [Float] {
+        let v = Array(UnsafeBufferPointer(start: y.row(row), count: y.cols))
+        let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        guard norm.isFinite, norm > 0 else { throw UnclipError.model("the model produced a zero or non-finite embedding") }
+        return v.map { Float(Double($0) / norm) }
+    }
+
+    /// The weights' identity recorded in every `.emb` file, so embeddings
+    /// from different models are never mixed.
+    ///
+    /// A full SHA-256 of a 600 MB checkpoint costs seconds on every run
+    /// (more than encoding an image), and a cached full hash needs a writable
+    /// sidecar and invalidation rules. Instead this is the SHA-256 of the
+    /// safetensors header (every tensor's name, type, shape and offsets),
+    /// the file size, and 256 evenly spaced 4 KiB samples of the data
+    /// (1 MiB read, a few milliseconds). Two different trainings or
+    /// fine-tunes differ in essentially every weight, so they differ in the
+    /// samples; the price is that a hand edit of a few weights between
+    /// samples would go unnoticed, which is acceptable for an identity that
+    /// guards against mixing embedding spaces, not against tampering. (So it
+    /// is not the digest the hub lists for the file.)
+    public static func fingerprint(path: String) throws -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw UnclipError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw UnclipError.io("cannot stat \(path)") }
+        let size = Int(st.st_size)
+        func readAt(_ offset: Int, _ n: Int) -> [UInt8] {
+            var buf = [UInt8](repeating: 0, count: max(0, min(n, size - offset)))
+            var got = 0
+            while got < buf.count {
+                let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, $0.count - got, off_t(offset + got)) }
+                if r <= 0 { break }
+                got += r
+            }
+            return Array(buf.prefix(got))
+        }
+        let lenBytes = readAt(0, 8)
+        var headerLen = 0
+        for (i, b) in lenBytes.enumerated() { headerLen |= Int(b) << (8 * i) }
+        var h = SHA256()
+        h.update(Array("unclip-weights-fingerprint-v1 \(size)\n".utf8))
+        let dataStart = min(size, 8 + headerLen)
+        h.update(readAt(0, dataStart))
+        let chunk = 4096, samples = 256
+        let dataLen = size - dataStart
+        if dataLen <= chunk * samples {
+            h.update(readAt(dataStart, dataLen))
+        } else {
+            for i in 0..<samples {
+                let off = dataStart + (dataLen - chunk) * i / (samples - 1)
+                h.update(readAt(off, chunk))
+            }
+        }
+        return SHA256.hex(h.finalize())
+    }
+}

@@ -1,0 +1,77 @@
+/// CLIP's image tower, a ViT (Dosovitskiy et al. 2021, §3.1) with CLIP's
+/// extra pre-encoder LayerNorm (Radford et al. 2021, §2.4): patch embedding,
+/// class token, position embeddings, pre-LN, encoder, post-LN on the class
+/// token, linear projection into the joint space.
+public final class VisionTransformer: @unchecked Sendable {
+    public let config: CLIPConfig.Vision
+    let classEmbedding: Tensor      // [D]
+    let patchWeight: Tensor         // [D, C·P·P] (the conv kernel flattened in (c, ky, kx) order)
+    let positions: Tensor           // [T, D], T = grid² + 1
+    let preNorm: LayerNorm
+    let layers: [CLIPEncoderLayer]
+    let postNorm: LayerNorm
+    let projection: Linear          // [Pdim, D], no bias
+
+    init(_ w: CLIPWeights, config: CLIPConfig) {
+        let v = config.vision
+        self.config = v
+        let d = v.tower.hiddenSize
+        classEmbedding = w.tensor("vision_model.embeddings.class_embedding")
+        let conv = w.tensor("vision_model.embeddings.patch_embedding.weight")
+        patchWeight = Tensor(viewing: conv.data, shape: [d, v.channels * v.patchSize * v.patchSize], owner: conv)
+        positions = w.tensor("vision_model.embeddings.position_embedding.weight")
+        preNorm = w.layerNorm("vision_model.pre_layrnorm", eps: v.tower.layerNormEps)
+        layers = (0..<v.tower.layers).map {
+            CLIPEncoderLayer(w, prefix: "vision_model.encoder.layers.\($0)", tower: v.tower, causal: false)
+        }
+        postNorm = w.layerNorm("vision_model.post_layernorm", eps: v.tower.layerNormEps)
+        projection = w.linear("visual_projection", bias: false)
+    }
+
+    public var inputCount: Int { config.channels * config.imageSize * config.imageSize }
+
+    /// pixels [B, C, S, S] (normalised, CHW) → [B, Pdim] projected features (not yet unit length).
+    public func forward(pixels: UnsafePointer<Float>, batch: Int) -> Tensor {
+        let c = config.channels, s = config.imageSize, p = config.patchSize, g = config.gridSize
+        let d = config.tower.hiddenSize, t = config.tokens, np = g * g, kp = c * p * p
+        let rows = batch * t
+
+        // Unfold: patches[b·np + gy·g + gx, (ch, ky, kx)] — the convolution
+        // with stride = kernel becomes one GEMM against the flattened kernel.
+        let patches = Tensor(shape: [batch * np, kp])
+        for b in 0..<batch {
+            for gy in 0..<g {
+                for gx in 0..<g {
+                    var dst = patches.row(b * np + gy * g + gx)
+                    for ch in 0..<c {
+                        for ky in 0..<p {
+                            let src = pixels + ((b * c + ch) * s + gy * p + ky) * s + gx * p
+                            dst.update(from: src, count: p)
+                            dst += p
+                        }
+                    }
+                }
+            }
+        }
+        let x = Tensor(shape: [rows, d])   // [B·T, D], token 0 of each image is the class token
+        for b in 0..<batch {
+            // Patch tokens land directly in rows 1...np of image b.
+            BLAS.gemm(m: np, n: d, k: kp, a: patches.row(b * np), lda: kp, b: patchWeight.data, ldb: kp,
+                      transB: true, beta: 0, c: x.row(b * t + 1), ldc: d)
+            x.row(b * t).update(from: classEmbedding.data, count: d)
+            for i in 0..<t {
+                let r = x.row(b * t + i), pe = positions.row(i)
+                for j in 0..<d { r[j] += pe[j] }
+            }
+        }
+        preNorm.forward(x.data, rows: rows, into: x.data)
+
+        let lengths = [Int](repeating: t, count: batch)
+        let work = CLIPEncoderLayer.Workspace(rows: rows, width: d, mlpWidth: config.tower.intermediateSize, maxLength: t)
+        for layer in layers { layer.forward(x.data, lengths: lengths, work: work) }
+
+        let pooled = Tensor(shape: [batch, d])   // [B, D] class tokens
+        for b in 0..<batch { postNorm.forward(x.row(b * t), rows: 1, into: pooled.row(b)) }
+        return projection(pooled)                // [B, Pdim]
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Multi-head scaled dot-product attention (Vaswani et al. 2017, §3.2.2)
+/// over a batch of sequences packed row after row: sequence s occupies rows
+/// offsets[s] ..< offsets[s] + lengths[s] of the [rows, D] q/k/v buffers.
+/// Heads are addressed in place (head h = columns h·dh ..< (h+1)·dh, leading
+/// dimension D), so no transposes are ever materialised: per head and
+/// sequence, one sgemm for the scores and one for the weighted values.
+public struct Attention: @unchecked Sendable {
+    public let q: Linear, k: Linear, v: Linear, out: Linear
+    public let heads: Int
+    /// Token i attends only to tokens j ≤ i (the CLIP text tower).
+    public let causal: Bool
+
+    public init(q: Linear, k: Linear, v: Linear, out: Linear, heads: Int, causal: Bool) {
+        precondition(q.outFeatures % heads == 0, "width \(q.outFeatures) is not divisible by \(heads) heads")
+        self.q = q; self.k = k; self.v = v; self.out = out; self.heads = heads; self.causal = causal
+    }
+
+    public var width: Int { q.outFeatures }
+
+    /// Scratch space for one forward over `rows` packed rows whose longest sequence is `maxLength`.
+    public final class Workspace {
+        let q, k, v, ctx: UnsafeMutablePointer<Float>   // [rows, D] each
+        let scores: UnsafeMutablePointer<Float>         // [maxLength, maxLength]
+        public init(rows: Int, width: Int, maxLength: Int) {
+            q = .allocate(capacity: rows * width); k = .allocate(capacity: rows * width)
+            v = .allocate(capacity: rows * width); ctx = .allocate(capacity: rows * width)
+            scores = .allocate(capacity: maxLength * maxLength)
+        }
+        deinit { q.deallocate(); k.deallocate(); v.deallocate(); ctx.deallocate(); scores.deallocate() }
+    }
+
+    /// x[rows, D] += Attention(h[rows, D]) · W_outᵀ + b_out (residual folded in).
+    public func forward(_ h: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>,
+                 lengths: [Int], work: Workspace) {
+        let d = width, dh = d / heads
+        let rows = lengths.reduce(0, +)
+        q.forward(h, rows: rows, into: work.q)   // [rows, D]
+        k.forward(h, rows: rows, into: work.k)   // [rows, D]
+        v.forward(h, rows: rows, into: work.v)   // [rows, D]
+        let scale = 1 / Float(dh).squareRoot()
+        var start = 0
+        for t in lengths {
+            for hd in 0..<heads {
+                let qs = work.q + start * d + hd * dh      // [t, dh], ld D
+                let ks = work.k + start * d + hd * dh      // [t, dh], ld D
+                let vs = work.v + start * d + hd * dh      // [t, dh], ld D
+                let s = work.scores                        // [t, t]
+                BLAS.gemm(m: t, n: t, k: dh, alpha: scale, a: qs, lda: d, b: ks, ldb: d, transB: true,
+                          beta: 0, c: s, ldc: t)
+                softmaxRows(s, rows: t, cols: t)
+                BLAS.gemm(m: t, n: dh, k: t, a: s, lda: t, b: vs, ldb: d, transB: false,
+                          beta: 0, c: work.ctx + start * d + hd * dh, ldc: d)
+            }
+            start += t
+        }
+        out.forward(work.ctx, rows: rows, into: x, accumulate: true)
+    }
+
+    /// Row-wise softmax of s[rows, cols] in place; with `causal`, entries
+    /// j > i get weight 0 (the -inf mask of the reference).
+    private func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        for i in 0..<rows {
+            let p = s + i * cols
+            let n = causal ? i + 1 : cols
+            var m = -Float.infinity
+            for j in 0..<n { m = max(m, p[j]) }
+            var sum: Float = 0
+            for j in 0..<n { let e = expf(p[j] - m); p[j] = e; sum += e }
+            let inv = 1 / sum
+            for j in 0..<n { p[j] *= inv }
+            for j in n..<cols { p[j] = 0 }
+        }
+    }
+}

@@ -1,0 +1,46 @@
+/// y = x·Wᵀ + b with PyTorch's layout: W [out, in], b [out].
+public struct Linear: @unchecked Sendable {
+    public let weight: Tensor   // [out, in]
+    public let bias: Tensor?    // [out]
+
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.shape.count == 2)
+        precondition(bias == nil || bias!.count == weight.shape[0])
+        self.weight = weight
+        self.bias = bias
+    }
+
+    public var inFeatures: Int { weight.shape[1] }
+    public var outFeatures: Int { weight.shape[0] }
+
+    /// y[rows, out] = act(x[rows, in]·Wᵀ + b), or with `accumulate`
+    /// y += x·Wᵀ + b (the residual add folded into GEMM's beta = 1).
+    public func forward(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>,
+                        activation: Activation = .identity, accumulate: Bool = false) {
+        precondition(!(accumulate && activation != .identity), "cannot fold an activation into a residual add")
+        let n = outFeatures
+        if !accumulate, let b = bias {
+            // y starts as the bias rows and the GEMM adds onto it (beta = 1):
+            // one write pass instead of BLAS zeroing y (beta = 0) and a
+            // separate read-modify-write pass for the bias.
+            Parallel.rows(rows) { range in
+                for r in range { (y + r * n).update(from: b.data, count: n) }
+            }
+            BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                      transB: true, beta: 1, c: y, ldc: n)
+            activation.applyWithBias(y, rows: rows, cols: n, bias: nil)
+            return
+        }
+        BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                  transB: true, beta: accumulate ? 1 : 0, c: y, ldc: n)
+        activation.applyWithBias(y, rows: rows, cols: n, bias: bias.map { UnsafePointer($0.data) })
+    }
+
+    /// Allocating form for small, one-off products (projections, tests).
+    public func callAsFunction(_ x: Tensor, activation: Activation = .identity) -> Tensor {
+        precondition(x.cols == inFeatures, "Linear expects \(inFeatures) features, got \(x.cols)")
+        let y = Tensor(shape: Array(x.shape.dropLast()) + [outFeatures])
+        forward(x.data, rows: x.rows, into: y.data, activation: activation)
+        return y
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// A row-major f32 tensor. Every op treats it as a matrix over its last
+/// dimension: `rows` = product of the leading dimensions, `cols` = the last
+/// one, rows contiguous. Activations own their storage; weights may instead
+/// view memory they do not own (a memory-mapped checkpoint), kept alive by
+/// `owner`, so f32 checkpoints are never copied.
+public final class Tensor: @unchecked Sendable {
+    public private(set) var shape: [Int]
+    /// For views into a read-only mapping this must never be written through;
+    /// only weight tensors are views and no op writes its weights.
+    public let data: UnsafeMutablePointer<Float>
+    public let count: Int
+    private let owner: AnyObject?
+
+    /// Zero-filled storage of `shape`.
+    public init(shape: [Int]) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        data = .allocate(capacity: max(count, 1))
+        data.initialize(repeating: 0, count: max(count, 1))
+        owner = nil
+    }
+
+    public convenience init(shape: [Int], values: [Float]) {
+        precondition(values.count == shape.reduce(1, *), "values do not fill shape \(shape)")
+        self.init(shape: shape)
+        values.withUnsafeBufferPointer { data.update(from: $0.baseAddress!, count: values.count) }
+    }
+
+    /// A view of `pointer` (not copied); `owner` keeps the memory alive.
+    public init(viewing pointer: UnsafePointer<Float>, shape: [Int], owner: AnyObject) {
+        self.shape = shape
+        count = shape.reduce(1, *)
+        data = UnsafeMutablePointer(mutating: pointer)
+        self.owner = owner
+    }
+
+    deinit { if owner == nil { data.deallocate() } }
+
+    public var rows: Int { shape.count <= 1 ? 1 : count / shape[shape.count - 1] }
+    public var cols: Int { shape.last ?? 1 }
+
+    /// Same storage, new shape of the same size.
+    public func reshape(_ newShape: [Int]) {
+        precondition(newShape.reduce(1, *) == count, "cannot reshape \(shape) to \(newShape)")
+        shape = newShape
+    }
+
+    public func row(_ r: Int) -> UnsafeMutablePointer<Float> { data + r * cols }
+
+    public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import XCTest
+import UnclipKit
+
+/// The tensor ops against direct double-precision formulas.
+final class TensorTests: XCTestCase {
+    var rng = SystemRandomNumberGenerator()
+    func random(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in Float.random(in: -scale...scale) } }
+
+    func testLinearIsXWTransposedPlusBias() {
+        let (n, i, o) = (5, 7, 3)
+        let x = random(n * i), w = random(o * i), b = random(o)
+        let lin = Linear(weight: Tensor(shape: [o, i], values: w), bias: Tensor(shape: [o], values: b))
+        let y = lin(Tensor(shape: [n, i], values: x)).toArray()
+        for r in 0..<n {
+            for c in 0..<o {
+                var s = Double(b[c])
+                for k in 0..<i { s += Double(x[r * i + k]) * Double(w[c * i + k]) }
+                XCTAssertEqual(Double(y[r * o + c]), s, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testActivationsMatchTheirDefinitions() {
+        // 67 columns: the vectorised path (8 lanes) and its scalar tail both run; values reach ±40.
+        let cols = 67
+        let x = (0..<cols).map { Float($0 - 33) * 1.2 + 0.013 }
+        let identity = Tensor(shape: [cols, cols], values: (0..<(cols * cols)).map { $0 / cols == $0 % cols ? 1 : 0 })
+        let defs: [(Activation, (Double) -> Double)] = [
+            (.quickGELU, { $0 / (1 + exp(-1.702 * $0)) }),
+            (.gelu, { 0.5 * $0 * (1 + erf($0 / 2.0.squareRoot())) }),
+            (.geluTanh, { 0.5 * $0 * (1 + tanh(0.7978845608028654 * ($0 + 0.044715 * $0 * $0 * $0))) }),
+        ]
+        for (act, f) in defs {
+            // 40 rows so the row-parallel path runs too.
+            let input = Tensor(shape: [40, cols], values: (0..<40).flatMap { _ in x })
+            let y = Linear(weight: identity, bias: nil)(input, activation: act).toArray()
+            for r in 0..<40 {
+                for c in 0..<cols {
+                    let want = f(Double(x[c]))
+                    XCTAssertEqual(Double(y[r * cols + c]), want, accuracy: 2e-6 * max(1, abs(want)), "\(act) at \(x[c])")
+                }
+            }
+        }
+    }
+
+    func testLayerNorm() {
+        let (n, d) = (40, 33)
+        let x = random(n * d, scale: 3).map { $0 + 100 }   // a large offset must not cancel the variance
+        let g = random(d), b = random(d)
+        let ln = LayerNorm(weight: Tensor(shape: [d], values: g), bias: Tensor(shape: [d], values: b), eps: 1e-5)
+        let y = ln(Tensor(shape: [n, d], values: x)).toArray()
+        for r in 0..<n {
+            let row = x[(r * d)..<((r + 1) * d)].map(Double.init)
+            let mean = row.reduce(0, +) / Double(d)
+            let v = row.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(d)
+            for c in 0..<d {
+                let want = (row[c] - mean) / (v + 1e-5).squareRoot() * Double(g[c]) + Double(b[c])
+                XCTAssertEqual(Double(y[r * d + c]), want, accuracy: 2e-4)
+            }
+        }
+    }
+
+    /// Packed sequences of different lengths, with and without the causal mask.
+    func testAttentionMatchesNaiveSoftmaxAttention() {
+        let d = 12, heads = 3, dh = 4, lengths = [5, 1, 7]
+        let rows = lengths.reduce(0, +)
+        func lin(_ bias: Bool = true) -> Linear {
+            Linear(weight: Tensor(shape: [d, d], values: random(d * d, scale: 0.5)), bias: bias ? Tensor(shape: [d], values: random(d)) : nil)
+        }
+        let q = lin(), k = lin(), v = lin(), o = lin()
+        let h = random(rows * d)
+        func apply(_ l: Linear, _ x: [Float]) -> [Double] { l(Tensor(shape: [rows, d], values: x)).toArray().map(Double.init) }
+        let Q = apply(q, h), K = apply(k, h), V = apply(v, h)
+        for causal in [false, true] {
+            let attn = Attention(q: q, k: k, v: v, out: o, heads: heads, causal: causal)
+            let residual = random(rows * d)
+            let x = Tensor(shape: [rows, d], values: residual)
+            let hT = Tensor(shape: [rows, d], values: h)
+            attn.forward(hT.data, residual: x.data, lengths: lengths, work: .init(rows: rows, width: d, maxLength: 7))
+            // Naive: per sequence, head, query.
+            var ctx = [Float](repeating: 0, count: rows * d)
+            var start = 0
+            for t in lengths {
+                for hd in 0..<heads {
+                    for i in 0..<t {
+                        let n = causal ? i + 1 : t
+                        var s = (0..<n).map { j in
+                            (0..<dh).reduce(0.0) { $0 + Q[(start + i) * d + hd * dh + $1] * K[(start + j) * d + hd * dh + $1] } / Double(dh).squareRoot()
+                        }
+                        let m = s.max()!
+                        s = s.map { exp($0 - m) }
+                        let z = s.reduce(0, +)
+                        for e in 0..<dh {
+                            ctx[(start + i) * d + hd * dh + e] = Float((0..<n).reduce(0.0) { $0 + s[$1] / z * V[(start + $1) * d + hd * dh + e] })
+                        }
+                    }
+                }
+                start += t
+            }
+            let want = zip(o(Tensor(shape: [rows, d], values: ctx)).toArray(), residual).map { Double($0) + Double($1) }
+            for (a, b) in zip(x.toArray(), want) { XCTAssertEqual(Double(a), b, accuracy: 1e-4, "causal \(causal)") }
+        }
+    }
+
+    func testThreadSetting() {
+        let old = BLAS.threads
+        BLAS.threads = 1
+        XCTAssertEqual(BLAS.threads, 1)
+        BLAS.threads = old
+    }
+}
