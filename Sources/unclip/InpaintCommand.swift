@@ -60,6 +60,12 @@ struct Inpaint: ParsableCommand {
     @Flag(help: "Paste the synthesised pixels without gradient-domain blending.")
     var noBlend = false
 
+    @Option(help: ArgumentHelp(
+        "CLIP model for steering: a folder in Hugging Face layout, or a name installed with `unclip model pull`.",
+        discussion: "Default: $UNCLIP_MODEL, else openai/clip-vit-base-patch32 from the model store; without one the fill is not steered.",
+        valueName: "dir|name"))
+    var model: String?
+
     @Option(help: ArgumentHelp("Worker threads (the result does not depend on it).", valueName: "n"))
     var threads: Int = 2
 
@@ -155,7 +161,7 @@ struct Inpaint: ParsableCommand {
     private func steeringTarget(input: Image) throws -> (decoder: SteeredDecoder, target: [Float])? {
         // Read the file first so a bad one is reported even when steering is off.
         let fileTarget = try embedding.map { try EmbeddingFile.read($0) }
-        guard let clip = try InpaintSteering.loadModel() else {
+        guard let clip = try InpaintSteering.loadModel(model, threads: threads) else {
             let ignored = prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"
             IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(ignored))")
             return nil
@@ -179,11 +185,21 @@ struct Inpaint: ParsableCommand {
 
 /// Where `unclip inpaint` gets its CLIP model from.
 enum InpaintSteering {
-    /// The installed CLIP image and text towers, or nil when none is
-    /// installed. This build has no CLIP model loader wired in yet, so it
-    /// always answers nil and inpainting runs unsteered.
-    static func loadModel() throws -> (image: ImageEmbedder, text: TextEmbedder)? {
-        nil
+    /// The CLIP model named by `--model` or $UNCLIP_MODEL (a failure to load
+    /// it is an error), else the default one if installed, else nil: with
+    /// no model at all inpainting still works, unsteered.
+    static func loadModel(_ option: String?, threads: Int) throws -> (image: ImageEmbedder, text: TextEmbedder)? {
+        let explicit = option != nil || !(ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? "").isEmpty
+        let directory: URL
+        do {
+            directory = try ModelStore.resolve(option)
+        } catch let e as UnclipError where !explicit {
+            if case .model = e { return nil }
+            throw e
+        }
+        BLAS.threads = threads
+        let clip = try CLIPModel(directory: directory)
+        return (clip, clip)
     }
 
     /// Spherical interpolation between unit vectors (Shoemake 1985), the

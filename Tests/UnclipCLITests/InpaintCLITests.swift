@@ -125,10 +125,45 @@ final class InpaintCLITests: XCTestCase {
     func testNoModelMeansOneNoteAndAnUnsteeredResult() throws {
         let dir = try CLI.tempDir(self)
         let s = try scene(dir)
-        let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--prompt", "a red door", "-o", "o.png"], cwd: dir)
+        // An empty model store, whatever is installed on this machine.
+        let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--prompt", "a red door", "-o", "o.png"], cwd: dir,
+                            env: ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("not steered"), r.stderr)
+    }
+
+    func testSteeringKeepsTheCandidateClosestToTheTargetEmbedding() throws {
+        let dir = try CLI.tempDir(self)
+        let s = try scene(dir)
+        let model = Fixtures.path("clip/tiny-gelu")
+        // One candidate per seed: what each seed decodes to on its own.
+        var bySeed: [String: Image] = [:]
+        for seed in ["10", "11", "12"] {
+            let out = dir.appendingPathComponent("seed\(seed).png").path
+            let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--model", model, "--candidates", "1",
+                                 "--noise", "0.5", "--seed", seed, "-o", out])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stderr, "", "steering with a model prints no note")
+            bySeed[seed] = try ImageCodec.read(out)
+        }
+        XCTAssertGreaterThan(Set(bySeed.values.map(\.pixels)).count, 1, "the seeds should give different candidates")
+        let steered = dir.appendingPathComponent("steered.png").path
+        let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--model", model, "--candidates", "3",
+                             "--noise", "0.5", "--seed", "10", "-o", steered])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: steered)), as: UTF8.self)
+        XCTAssertTrue(text.contains("unclip:clip-score"), "the CLIP score is recorded")
+        let chosen = try ImageCodec.read(steered)
+        let seed = bySeed.first { $0.value == chosen }?.key
+        XCTAssertNotNil(seed, "the steered result is one of the candidates")
+        if let seed { XCTAssertTrue(text.contains("unclip:seed\u{0}\(seed)"), "the chosen candidate's seed is recorded") }
+
+        // An explicit model that cannot be loaded is an error, not a silent fallback.
+        let bad = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--model", dir.appendingPathComponent("nope").path, "-o", "x.png"], cwd: dir)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("no such directory"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
     }
 
     /// Every bad input: the exit status, the one stderr line, and no output file.
