@@ -128,7 +128,6 @@ private struct Engine {
     var holeLevels: [[Float]] = []
     var atlases: [SourceAtlas] = []
     let blendInit: [FloatImage]
-    let hasKnown: Bool
 
     init(sources: [WeightedExemplar], width: Int, height: Int, known: FloatImage?, hole: [Float], options: SynthesisOptions) {
         self.options = options
@@ -137,7 +136,6 @@ private struct Engine {
         let smallestExemplarSide = sources.map { min($0.image.width, $0.image.height) }.min()!
         var lv = ImagePyramid.sizes(width: width, height: height, coarsest: options.coarsestSize, minSide: 2 * p)
         while lv.count > 1 && smallestExemplarSide >> (lv.count - 1) < 2 * p { lv.removeLast() }
-        hasKnown = known != nil
 
         let exFloat = sources.map { FloatImage($0.image.rgb()) }
         let exUsable = sources.map { s in s.usable.map { $0.map { min(1, max(0, $0)) } } ?? [Float](repeating: 1, count: s.image.pixelCount) }
