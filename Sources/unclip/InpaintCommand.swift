@@ -24,46 +24,52 @@ struct Inpaint: ParsableCommand {
     @Argument(help: "The image to repair (PNG or JPEG), or - for stdin.")
     var image: String
 
-    @Option(help: "Mask image: white = regenerate, black = keep, grey = soft. Default: the image's alpha channel.")
+    @Option(help: ArgumentHelp("Mask image: white = regenerate, black = keep, grey = soft. Default: the image's alpha channel.", valueName: "file"))
     var mask: String?
 
     @Flag(help: "Treat the mask's black as regenerate and white as keep.")
     var invertMask = false
 
-    @Option(help: "Grow the mask by this many pixels (takes halos and soft edges too).")
+    @Option(help: ArgumentHelp("Grow the mask by this many pixels (takes halos and soft edges too).", valueName: "px"))
     var grow: Int = 0
 
-    @Option(help: "Soften the mask's edge outward over this many pixels.")
+    @Option(help: ArgumentHelp("Soften the mask's edge outward over this many pixels.", valueName: "px"))
     var feather: Int = 0
 
-    @Option(name: .short, help: "Number of results to write.")
+    @Option(name: .short, help: ArgumentHelp("Number of results to write.", valueName: "count"))
     var n: Int = 1
 
     @Option(help: "Random seed; result i uses seed + i. Recorded in the output.")
     var seed: UInt64 = 0
 
-    @Option(help: "Steer the fill toward this caption (needs a CLIP model).")
+    @Option(help: ArgumentHelp("Steer the fill toward this caption (needs a CLIP model).", valueName: "text"))
     var prompt: String?
 
-    @Option(help: "Steer the fill toward the CLIP embedding in this .emb file (needs a CLIP model).")
+    @Option(help: ArgumentHelp("Steer the fill toward the CLIP embedding in this .emb file (needs a CLIP model).", valueName: "file"))
     var embedding: String?
 
-    @Option(help: "How far --prompt rotates the image's embedding toward the caption (0…1).")
+    @Option(help: ArgumentHelp("How far --prompt rotates the image's embedding toward the caption (0…1).", valueName: "0…1"))
     var strength: Float = 0.5
 
-    @Option(help: "Candidates decoded per result when steering; the best by CLIP similarity are kept.")
+    @Option(help: ArgumentHelp("Candidates decoded per result when steering; the best by CLIP similarity are kept.", valueName: "k"))
     var candidates: Int = 3
 
-    @Option(help: "Noise at the coarsest level (0 = most faithful fill, ~0.3 = more varied).")
+    @Option(help: ArgumentHelp("Noise at the coarsest level (0 = most faithful fill, ~0.3 = more varied).", valueName: "amount"))
     var noise: Float = 0
 
     @Flag(help: "Paste the synthesised pixels without gradient-domain blending.")
     var noBlend = false
 
-    @Option(help: "Worker threads (the result does not depend on it).")
+    @Option(help: ArgumentHelp(
+        "CLIP model for steering: a folder in Hugging Face layout, or a name installed with `unclip model pull`.",
+        discussion: "Default: $UNCLIP_MODEL, else openai/clip-vit-base-patch32 from the model store; without one the fill is not steered.",
+        valueName: "dir|name"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Worker threads (the result does not depend on it).", valueName: "n"))
     var threads: Int = 2
 
-    @Option(name: .short, help: "Output file (PNG); use %d in the name when -n > 1. Default: stdout.")
+    @Option(name: .short, help: ArgumentHelp("Output image (JPEG for .jpg/.jpeg names, PNG otherwise); use %d in the name when -n > 1. Default: stdout, as PNG.", valueName: "file"))
     var output: String?
 
     @OptionGroup var common: CommonOptions
@@ -116,7 +122,7 @@ struct Inpaint: ParsableCommand {
             }
 
             let steering = try steeringTarget(input: input)
-            var options = SynthesisOptions()
+            var options = SynthesisOptions.inpainting
             options.noise = noise
             options.threads = threads
             let progress = Progress("inpaint", enabled: common.progress ? true : nil)
@@ -145,7 +151,7 @@ struct Inpaint: ParsableCommand {
                             "unclip:seed": String(r.seed)]
                 if !r.score.isNaN { text["unclip:clip-score"] = String(format: "%.4f", r.score) }
                 let path = IO.expand(pattern: output ?? "-", index: i, total: results.count)
-                try IO.write(ImageCodec.encodePNG(r.image, text: text), to: path)
+                try ImageCodec.write(r.image, to: path, text: text)
             }
         }
     }
@@ -153,12 +159,59 @@ struct Inpaint: ParsableCommand {
     /// The CLIP target to steer toward, or nil (with one note on stderr)
     /// when no model is available: inpainting works without one.
     private func steeringTarget(input: Image) throws -> (decoder: SteeredDecoder, target: [Float])? {
-        if let embedding {
-            // Read it now so a bad file is reported even when steering is off.
-            _ = try EmbeddingFile.read(embedding)
+        // Read the file first so a bad one is reported even when steering is off.
+        let fileTarget = try embedding.map { try EmbeddingFile.read($0) }
+        guard let clip = try InpaintSteering.loadModel(model, threads: threads) else {
+            let ignored = prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"
+            IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(ignored))")
+            return nil
         }
-        // No CLIP model is wired into this build yet.
-        IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"))")
-        return nil
+        var target: [Float]
+        if let fileTarget {
+            guard fileTarget.modelHash == clip.image.modelHash else {
+                throw UnclipError.usage("\(IO.displayName(embedding!)): made by \(fileTarget.model), not by \(clip.image.modelName)")
+            }
+            target = fileTarget.embedding
+        } else {
+            target = try clip.image.embed(images: [input.rgb()])[0]  // [D]
+            if let prompt {
+                let text = try clip.text.embed(texts: [prompt])[0]  // [D]
+                target = InpaintSteering.slerp(target, text, strength)
+            }
+        }
+        return (SteeredDecoder(embedder: clip.image), target)
+    }
+}
+
+/// Where `unclip inpaint` gets its CLIP model from.
+enum InpaintSteering {
+    /// The CLIP model named by `--model` or $UNCLIP_MODEL (a failure to load
+    /// it is an error), else the default one if installed, else nil: with
+    /// no model at all inpainting still works, unsteered.
+    static func loadModel(_ option: String?, threads: Int) throws -> (image: ImageEmbedder, text: TextEmbedder)? {
+        let explicit = option != nil || !(ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? "").isEmpty
+        let directory: URL
+        do {
+            directory = try ModelStore.resolve(option)
+        } catch let e as UnclipError where !explicit {
+            if case .model = e { return nil }
+            throw e
+        }
+        BLAS.threads = threads
+        let clip = try CLIPModel(directory: directory)
+        return (clip, clip)
+    }
+
+    /// Spherical interpolation between unit vectors (Shoemake 1985), the
+    /// rotation DALL·E 2 uses to move an image embedding toward a caption.
+    static func slerp(_ a: [Float], _ b: [Float], _ t: Float) -> [Float] {
+        let dot = max(-1, min(1, zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
+        let theta = acos(dot)
+        guard theta > 1e-5 else { return a }
+        let wa = sin((1 - t) * theta) / sin(theta), wb = sin(t * theta) / sin(theta)
+        var v = zip(a, b).map { wa * $0 + wb * $1 }
+        let n = max(1e-12, v.reduce(0) { $0 + $1 * $1 }.squareRoot())
+        v = v.map { $0 / n }
+        return v
     }
 }

@@ -24,37 +24,81 @@ public enum InpaintMask {
     /// takes the object's halo and shadow edge.
     public static func grow(_ mask: [Float], width w: Int, height h: Int, radius: Int) -> [Float] {
         guard radius > 0 else { return mask }
-        // Separable max filters of a disc are not exact; run the exact disc
-        // as a max over row spans, each a 1-D running max of the right half-width.
-        var spans: [Int] = []
-        for dy in -radius...radius {
-            spans.append(Int((Double(radius * radius - dy * dy)).squareRoot()))
-        }
-        var rowMax: [Int: [Float]] = [:]
-        for half in Set(spans) { rowMax[half] = horizontalMax(mask, width: w, height: h, half: half) }
-        var out = [Float](repeating: 0, count: w * h)
-        for y in 0..<h {
-            for (k, dy) in (-radius...radius).enumerated() {
-                let sy = y + dy
-                guard sy >= 0 && sy < h else { continue }
-                let src = rowMax[spans[k]]!
-                for x in 0..<w { out[y * w + x] = max(out[y * w + x], src[sy * w + x]) }
+        // Only the mask's bounding box, widened by the radius, can change.
+        var x0 = w, y0 = h, x1 = -1, y1 = -1
+        for y in 0..<h { for x in 0..<w where mask[y * w + x] > 0 {
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        } }
+        guard x1 >= 0 else { return mask }
+        x0 = max(0, x0 - radius); y0 = max(0, y0 - radius)
+        x1 = min(w - 1, x1 + radius); y1 = min(h - 1, y1 + radius)
+        let bw = x1 - x0 + 1, bh = y1 - y0 + 1
+        var box = [Float](repeating: 0, count: bw * bh)
+        for y in 0..<bh { for x in 0..<bw { box[y * bw + x] = mask[(y0 + y) * w + x0 + x] } }
+        // An exact disc as a union of row spans: row dy of the disc is a 1-D
+        // running max of half-width ⌊√(r² − dy²)⌋, shifted by dy.
+        var grown = [Float](repeating: 0, count: bw * bh)
+        for k in 0...radius {
+            let half = Int(Double(radius * radius - k * k).squareRoot())
+            let rows = horizontalMax(box, width: bw, height: bh, half: half)
+            for dy in Set([-k, k]) {
+                for y in 0..<bh {
+                    let sy = y + dy
+                    guard sy >= 0 && sy < bh else { continue }
+                    for x in 0..<bw { grown[y * bw + x] = max(grown[y * bw + x], rows[sy * bw + x]) }
+                }
             }
         }
+        var out = mask
+        for y in 0..<bh { for x in 0..<bw { out[(y0 + y) * w + x0 + x] = grown[y * bw + x] } }
         return out
     }
 
     /// Softens the edge over `radius` pixels outward: the inside of the mask
-    /// stays fully regenerated, a ramp fades into the kept pixels.
+    /// stays fully regenerated, a linear ramp in Euclidean distance fades
+    /// into the kept pixels, and nothing farther than `radius` changes.
     public static func feather(_ mask: [Float], width w: Int, height h: Int, radius: Int) -> [Float] {
         guard radius > 0 else { return mask }
-        var blurred = grow(mask, width: w, height: h, radius: radius)
-        // Three box passes approximate a Gaussian (Wells 1986).
-        let r = max(1, radius / 2)
-        for _ in 0..<3 {
-            blurred = boxBlur(blurred, width: w, height: h, radius: r)
+        let d2 = squaredDistance(to: mask.map { $0 > 0 }, width: w, height: h)
+        let r = Float(radius + 1)
+        return (0..<(w * h)).map { i in
+            let ramp = max(0, 1 - d2[i].squareRoot() / r)
+            return max(mask[i], ramp)
         }
-        return zip(mask, blurred).map { max($0, $1) }
+    }
+
+    /// Squared Euclidean distance to the nearest `true` pixel (Felzenszwalb &
+    /// Huttenlocher 2012, "Distance transforms of sampled functions", §2.1):
+    /// two passes of 1-D lower envelopes of parabolas, O(pixels).
+    static func squaredDistance(to set: [Bool], width w: Int, height h: Int) -> [Float] {
+        let inf: Float = 1e20
+        var f = set.map { $0 ? Float(0) : inf }
+        func pass(_ get: (Int) -> Float, _ put: (Int, Float) -> Void, _ n: Int) {
+            var v = [Int](repeating: 0, count: n), z = [Float](repeating: 0, count: n + 1)
+            var k = 0
+            z[0] = -inf; z[1] = inf
+            for q in 1..<max(n, 1) {
+                var s: Float
+                repeat {
+                    let p = v[k]
+                    s = ((get(q) + Float(q * q)) - (get(p) + Float(p * p))) / Float(2 * q - 2 * p)
+                    if s <= z[k] { k -= 1 } else { break }
+                } while k >= 0
+                k += 1
+                v[k] = q; z[k] = s; z[k + 1] = inf
+            }
+            k = 0
+            var out = [Float](repeating: 0, count: n)
+            for q in 0..<n {
+                while z[k + 1] < Float(q) { k += 1 }
+                let p = v[k]
+                out[q] = Float((q - p) * (q - p)) + get(p)
+            }
+            for q in 0..<n { put(q, out[q]) }
+        }
+        for x in 0..<w { pass({ f[$0 * w + x] }, { f[$0 * w + x] = $1 }, h) }
+        for y in 0..<h { pass({ f[y * w + $0] }, { f[y * w + $0] = $1 }, w) }
+        return f
     }
 
     /// Fraction of pixels the mask touches (> 0) and fully covers (≥ 1).
@@ -87,27 +131,6 @@ public enum InpaintMask {
                 start = end
             }
             for x in 0..<w { out[row + x] = max(hb[x], g[x + k - 1]) }
-        }
-        return out
-    }
-
-    static func boxBlur(_ m: [Float], width w: Int, height h: Int, radius r: Int) -> [Float] {
-        var tmp = [Float](repeating: 0, count: w * h), out = tmp
-        for y in 0..<h {
-            var acc: Float = 0
-            for x in -r...r { acc += m[y * w + min(max(x, 0), w - 1)] }
-            for x in 0..<w {
-                tmp[y * w + x] = acc / Float(2 * r + 1)
-                acc += m[y * w + min(x + r + 1, w - 1)] - m[y * w + max(x - r, 0)]
-            }
-        }
-        for x in 0..<w {
-            var acc: Float = 0
-            for y in -r...r { acc += tmp[min(max(y, 0), h - 1) * w + x] }
-            for y in 0..<h {
-                out[y * w + x] = acc / Float(2 * r + 1)
-                acc += tmp[min(y + r + 1, h - 1) * w + x] - tmp[max(y - r, 0) * w + x]
-            }
         }
         return out
     }

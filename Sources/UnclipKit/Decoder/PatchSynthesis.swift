@@ -24,12 +24,28 @@ public struct SynthesisOptions: Sendable {
     public var threads = 2
     /// Voting sharpness: 0 averages every overlapping patch equally; higher
     /// values favour the better-matching ones (Wexler et al. 2007, §3.1).
-    public var voteSharpness: Float = 1
+    public var voteSharpness: Float = 4
+    /// Sharpness of the very last vote; `.infinity` lets the best-matching
+    /// patch alone set each pixel, which keeps fine texture crisp.
+    public var finalVoteSharpness: Float = 4
     /// Distance added to patches of a lighter exemplar, per patch pixel and
     /// channel, scaled by 1 − weight/maxWeight (in squared 8-bit levels).
     public var exemplarPenalty: Float = 400
+    /// Weight of the texture-feature channels in the patch distance (Newson
+    /// et al. 2014); 0 turns them off.
+    public var textureWeight: Float = 2
 
     public init() {}
+
+    /// Defaults for filling holes: a less coarse start (48 px instead of
+    /// 32), because a hole's layout comes from its surroundings rather than
+    /// from the coarse noise that varies whole images. On the Kodak bench
+    /// this gains 0.3–1.4 dB inside the hole.
+    public static var inpainting: SynthesisOptions {
+        var o = SynthesisOptions()
+        o.coarsestSize = 48
+        return o
+    }
 }
 
 /// One source of patches, and how much the result should draw from it.
@@ -96,20 +112,22 @@ public enum PatchSynthesis {
         guard engine.hasSourcePatches else {
             throw UnclipError.badInput("no usable \(p)x\(p) patch to copy from: the exemplars are too small or entirely masked")
         }
-        return engine.run(progress: progress).image()
+        let result = engine.run(progress: progress)
+        // Drop the texture-feature channels.
+        return FloatImage(width: width, height: height, channels: 3,
+                          data: Array(result.data[0..<(3 * width * height)])).image()
     }
 }
 
 /// One synthesis run: the pyramids and the level loop.
 private struct Engine {
     let options: SynthesisOptions
-    let levels: [(w: Int, h: Int)]
+    var levels: [(w: Int, h: Int)]
     /// Per level, finest first.
     var knownLevels: [FloatImage?] = []
     var holeLevels: [[Float]] = []
     var atlases: [SourceAtlas] = []
     let blendInit: [FloatImage]
-    let hasKnown: Bool
 
     init(sources: [WeightedExemplar], width: Int, height: Int, known: FloatImage?, hole: [Float], options: SynthesisOptions) {
         self.options = options
@@ -118,26 +136,13 @@ private struct Engine {
         let smallestExemplarSide = sources.map { min($0.image.width, $0.image.height) }.min()!
         var lv = ImagePyramid.sizes(width: width, height: height, coarsest: options.coarsestSize, minSide: 2 * p)
         while lv.count > 1 && smallestExemplarSide >> (lv.count - 1) < 2 * p { lv.removeLast() }
-        levels = lv
-        hasKnown = known != nil
 
         let exFloat = sources.map { FloatImage($0.image.rgb()) }
         let exUsable = sources.map { s in s.usable.map { $0.map { min(1, max(0, $0)) } } ?? [Float](repeating: 1, count: s.image.pixelCount) }
-        var inits: [FloatImage] = []
+        var kept: [(w: Int, h: Int)] = []
+        var lastExemplars: [FloatImage] = []
         for (l, size) in lv.enumerated() {
             let scale = pow(0.5, Double(l))
-            if let known {
-                let trust = hole.map { 1 - $0 }
-                if l == 0 {
-                    knownLevels.append(known); holeLevels.append(hole)
-                } else {
-                    let (k, t) = ImagePyramid.downsample(known, weight: trust, width: size.w, height: size.h)
-                    knownLevels.append(k); holeLevels.append(t.map { min(1, max(0, 1 - $0)) })
-                }
-            } else {
-                knownLevels.append(nil)
-                holeLevels.append([Float](repeating: 1, count: size.w * size.h))
-            }
             var exs: [FloatImage] = [], us: [[Float]?] = []
             for (i, ex) in exFloat.enumerated() {
                 if l == 0 { exs.append(ex); us.append(exUsable[i]); continue }
@@ -145,16 +150,39 @@ private struct Engine {
                 let (e, u) = ImagePyramid.downsample(ex, weight: exUsable[i], width: w, height: h)
                 exs.append(e); us.append(u)
             }
-            atlases.append(SourceAtlas(exemplars: exs, usable: us, weights: sources.map(\.weight), patch: p,
-                                       penaltyScale: options.exemplarPenalty * Float(p * p * 3)))
-            if l == lv.count - 1 && known == nil {
-                inits = exs.map { $0.resizedBilinear(width: size.w, height: size.h) }
+            let featured = options.textureWeight > 0
+                ? zip(exs, us).map { TextureFeatures.appending(to: $0, trust: $1, weight: options.textureWeight) } : exs
+            let atlas = SourceAtlas(exemplars: featured, usable: us, weights: sources.map(\.weight), patch: p,
+                                    penaltyScale: options.exemplarPenalty * Float(p * p * 3))
+            // Holes grow relative to the image at coarse levels; stop before
+            // too few whole patches are left to copy from.
+            if l > 0 && atlas.validList.count < Engine.minSourcePatches { break }
+            atlases.append(atlas)
+            kept.append(size)
+            lastExemplars = featured
+            if let known {
+                let trust = hole.map { 1 - $0 }
+                var k = known, levelHole = hole
+                if l > 0 {
+                    let (kl, t) = ImagePyramid.downsample(known, weight: trust, width: size.w, height: size.h)
+                    k = kl; levelHole = t.map { min(1, max(0, 1 - $0)) }
+                }
+                if options.textureWeight > 0 {
+                    k = TextureFeatures.appending(to: k, trust: levelHole.map { 1 - $0 }, weight: options.textureWeight)
+                }
+                knownLevels.append(k); holeLevels.append(levelHole)
+            } else {
+                knownLevels.append(nil)
+                holeLevels.append([Float](repeating: 1, count: size.w * size.h))
             }
         }
-        blendInit = inits
-        _ = sources
+        levels = kept
+        let coarsest = kept[kept.count - 1]
+        blendInit = known == nil ? lastExemplars.map { $0.resizedBilinear(width: coarsest.w, height: coarsest.h) } : []
         weights = sources.map(\.weight)
     }
+
+    static let minSourcePatches = 64
 
     var weights: [Float] = []
 
@@ -199,7 +227,10 @@ private struct Engine {
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-            let rounds = holePixels > options.refinePixels ? options.refineIterations : options.emIterations
+            // Levels far above the working scale only sharpen what the
+            // coarser ones placed: one round there, a few just above it.
+            let rounds = holePixels > 4 * options.refinePixels ? 1
+                : holePixels > options.refinePixels ? options.refineIterations : options.emIterations
             for it in 0..<max(1, rounds) {
                 var searches = options.searchIterations
                 if l == L - 1 && it == 0 { searches = max(searches, 4) }
@@ -213,8 +244,9 @@ private struct Engine {
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches,
                                    seed: options.seed, stream: stream, threads: options.threads)
+                let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: options.voteSharpness, threads: options.threads)
+                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness, threads: options.threads)
             }
             coarserNNF = nnf
         }
@@ -245,7 +277,7 @@ private struct Engine {
         if let known {
             base = ImagePyramid.pullPushFill(known, trust: hole.map { 1 - $0 })
         } else {
-            base = FloatImage(width: w, height: h, channels: 3)
+            base = FloatImage(width: w, height: h, channels: blendInit[0].channels)
             let total = weights.reduce(0, +)
             for (e, img) in blendInit.enumerated() {
                 let a = weights[e] / total

@@ -18,7 +18,8 @@ enum PatchVoting {
         // robust typical distance so that they adapt to each level's
         // contrast; sharpness 0 means plain averaging.
         var invTwoSigma2: Float = 0
-        if sharpness > 0 {
+        let winnerTakesAll = sharpness == .infinity
+        if sharpness > 0 && !winnerTakesAll {
             var ds: [Float] = []
             ds.reserveCapacity(nnf.match.count / 4)
             var k = 0
@@ -32,6 +33,24 @@ enum PatchVoting {
                 invTwoSigma2 = sharpness / (2 * typical)
             }
         }
+        // One weight per corner, computed once rather than once per covered pixel.
+        var cornerWeight = [Float](repeating: 0, count: nnf.match.count)
+        let cornerBands = RowBands.bands(rows: rows, height: 16)
+        cornerWeight.withUnsafeMutableBufferPointer { cwBuf in
+            let cw = SharedBuffer(cwBuf)
+            RowBands.run(cornerBands.count, threads: threads) { b in
+                for py in cornerBands[b] {
+                    for px in 0..<cols {
+                        let ci = py * tw + px
+                        let sm = Int(nnf.match[ci])
+                        guard nnf.active[ci], sm >= 0 else { continue }
+                        var w = atlas.voteWeight[Int(atlas.rowExemplar[sm / sw])]
+                        if invTwoSigma2 > 0 { w *= exp(-nnf.dist[ci] * invTwoSigma2) + 1e-6 }
+                        cw[ci] = w
+                    }
+                }
+            }
+        }
         let bands = RowBands.bands(rows: th, height: 16)
         nnf.match.withUnsafeBufferPointer { match in
         nnf.dist.withUnsafeBufferPointer { dist in
@@ -40,6 +59,7 @@ enum PatchVoting {
         atlas.rowExemplar.withUnsafeBufferPointer { rowEx in
         atlas.voteWeight.withUnsafeBufferPointer { voteWeight in
         mask.withUnsafeBufferPointer { mask in
+        cornerWeight.withUnsafeBufferPointer { cornerWeight in
         target.data.withUnsafeMutableBufferPointer { outBuf in
             let out = SharedBuffer(outBuf)
             RowBands.run(bands.count, threads: threads) { b in
@@ -53,15 +73,28 @@ enum PatchVoting {
                         let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
                         for c in 0..<C { acc[c] = 0 }
                         var wsum: Float = 0
-                        if py0 <= py1 && px0 <= px1 {
+                        if winnerTakesAll && py0 <= py1 && px0 <= px1 {
+                            // The single best-matching patch decides: no averaging, no blur.
+                            var bestD = Float.infinity, bestS = -1
                             for py in py0...py1 {
                                 for px in px0...px1 {
                                     let ci = py * tw + px
-                                    guard active[ci] else { continue }
+                                    guard active[ci], match[ci] >= 0 else { continue }
+                                    let d = dist[ci] / voteWeight[Int(rowEx[Int(match[ci]) / sw])]
+                                    if d < bestD { bestD = d; bestS = Int(match[ci]) + (y - py) * sw + (x - px) }
+                                }
+                            }
+                            if bestS >= 0 {
+                                for c in 0..<C { acc[c] = src[c * sPlane + bestS] }
+                                wsum = 1
+                            }
+                        } else if py0 <= py1 && px0 <= px1 {
+                            for py in py0...py1 {
+                                for px in px0...px1 {
+                                    let ci = py * tw + px
+                                    let w = cornerWeight[ci]
+                                    guard w > 0 else { continue }
                                     let sm = Int(match[ci])
-                                    guard sm >= 0 else { continue }
-                                    var w = voteWeight[Int(rowEx[sm / sw])]
-                                    if invTwoSigma2 > 0 { w *= exp(-dist[ci] * invTwoSigma2) + 1e-6 }
                                     let si = sm + (y - py) * sw + (x - px)
                                     for c in 0..<C { acc[c] += w * src[c * sPlane + si] }
                                     wsum += w
@@ -80,6 +113,6 @@ enum PatchVoting {
                     }
                 }
             }
-        }}}}}}}}
+        }}}}}}}}}
     }
 }

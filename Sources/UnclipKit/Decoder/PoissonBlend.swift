@@ -15,7 +15,7 @@ public enum PoissonBlend {
     /// 8-bit convenience: `source` and `target` have the same size; the
     /// result has the target's channel count (alpha taken from the target).
     public static func blend(source: Image, into target: Image, mask: [Float],
-                             tolerance: Float = 1e-5, maxIterations: Int = 2000) throws -> Image {
+                             tolerance: Float = 1e-4, maxIterations: Int = 2000) throws -> Image {
         guard source.width == target.width, source.height == target.height else {
             throw UnclipError.usage("Poisson blend: source is \(source.width)x\(source.height), target \(target.width)x\(target.height)")
         }
@@ -38,20 +38,50 @@ public enum PoissonBlend {
     /// (4-neighbour Laplacian, Dirichlet from `target` outside the mask,
     /// Neumann at the image border), then composites by the mask value so a
     /// soft edge fades between the blended and the original pixels.
+    /// `tolerance` is the relative residual ‖r‖/‖b‖ at the finest level.
     public static func blend(source: FloatImage, into target: FloatImage, mask: [Float],
-                             tolerance: Float = 1e-5, maxIterations: Int = 2000) -> (image: FloatImage, report: Report) {
+                             tolerance: Float = 1e-4, maxIterations: Int = 2000) -> (image: FloatImage, report: Report) {
         precondition(source.width == target.width && source.height == target.height && source.channels == target.channels)
         let w = target.width, h = target.height, n = w * h
-        // Unknowns: pixels of the region, compactly numbered.
+        let inside = mask.map { $0 > 0 }
+        var out = target
+        var worst: Float = 0, iterations = 0
+        for c in 0..<target.channels {
+            let plane = c * n
+            // Solve for the correction c = f − source: harmonic inside the
+            // region, (target − source) outside it.
+            var d = [Float](repeating: 0, count: n)
+            for i in 0..<n where !inside[i] { d[i] = target.data[plane + i] - source.data[plane + i] }
+            let (correction, r) = solveMembrane(d, inside: inside, width: w, height: h,
+                                                tolerance: tolerance, maxIterations: maxIterations)
+            worst = max(worst, r.relativeResidual); iterations = max(iterations, r.iterations)
+            for i in 0..<n where inside[i] {
+                let m = min(1, mask[i])
+                let f = source.data[plane + i] + correction[i]
+                out.data[plane + i] = m * f + (1 - m) * target.data[plane + i]
+            }
+        }
+        return (out, Report(iterations: iterations, relativeResidual: worst))
+    }
+
+    /// The harmonic membrane: values `d` outside `inside`, Laplace's equation
+    /// inside. Cascadic multigrid (Bornemann & Deuflhard 1996): the problem
+    /// is first solved on a half-resolution grid, whose enlarged solution
+    /// removes the smooth error that conjugate gradients are slowest to
+    /// remove, so each level needs only a few dozen iterations.
+    static func solveMembrane(_ d: [Float], inside: [Bool], width w: Int, height h: Int,
+                              tolerance: Float, maxIterations: Int) -> ([Float], Report) {
+        let n = w * h
         var index = [Int32](repeating: -1, count: n)
         var pixels: [Int] = []
-        for i in 0..<n where mask[i] > 0 { index[i] = Int32(pixels.count); pixels.append(i) }
-        var out = target
-        guard !pixels.isEmpty else { return (out, Report(iterations: 0, relativeResidual: 0)) }
+        for i in 0..<n where inside[i] { index[i] = Int32(pixels.count); pixels.append(i) }
+        var result = d
+        guard !pixels.isEmpty else { return (result, Report(iterations: 0, relativeResidual: 0)) }
         let k = pixels.count
         var neighbours = [Int32](repeating: -1, count: 4 * k)  // [K, 4]: region neighbours
         var degree = [Float](repeating: 0, count: k)
-        var outsideList = [Int32](repeating: -1, count: 4 * k)  // [K, 4]: boundary neighbours (pixel index)
+        var b = [Float](repeating: 0, count: k)
+        var anchored = false
         for (j, i) in pixels.enumerated() {
             let x = i % w, y = i / w
             var slot = 0
@@ -60,46 +90,36 @@ public enum PoissonBlend {
                 guard nx >= 0 && nx < w && ny >= 0 && ny < h else { continue }
                 degree[j] += 1
                 let ni = ny * w + nx
-                if index[ni] >= 0 { neighbours[4 * j + slot] = index[ni] } else { outsideList[4 * j + slot] = Int32(ni) }
-                slot += 1
+                if index[ni] >= 0 { neighbours[4 * j + slot] = index[ni]; slot += 1 } else { b[j] += d[ni]; anchored = true }
             }
         }
-        // A region touching no fixed pixel has no boundary condition: keep the source.
-        let anchored = outsideList.contains { $0 >= 0 }
-        var worst: Float = 0, iterations = 0
-        for c in 0..<target.channels {
-            let plane = c * n
-            var correction = [Float](repeating: 0, count: k)
-            if anchored {
-                // Solve for the correction c = f − source: harmonic inside,
-                // (target − source) on the boundary; it is smooth, so a
-                // pull–push membrane is an excellent first guess.
-                var b = [Float](repeating: 0, count: k)
-                for j in 0..<k {
-                    for s in 0..<4 {
-                        let o = Int(outsideList[4 * j + s])
-                        if o >= 0 { b[j] += target.data[plane + o] - source.data[plane + o] }
-                    }
-                }
-                var guessPlane = FloatImage(width: w, height: h, channels: 1)
-                var trust = [Float](repeating: 0, count: n)
-                for i in 0..<n where index[i] < 0 {
-                    guessPlane.data[i] = target.data[plane + i] - source.data[plane + i]
-                    trust[i] = 1
-                }
-                guessPlane = ImagePyramid.pullPushFill(guessPlane, trust: trust)
-                for j in 0..<k { correction[j] = guessPlane.data[pixels[j]] }
-                let r = conjugateGradient(&correction, b: b, neighbours: neighbours, degree: degree,
-                                          tolerance: tolerance, maxIterations: maxIterations)
-                worst = max(worst, r.residual); iterations = max(iterations, r.iterations)
-            }
-            for j in 0..<k {
-                let i = pixels[j], m = min(1, mask[i])
-                let f = source.data[plane + i] + correction[j]
-                out.data[plane + i] = m * f + (1 - m) * target.data[plane + i]
-            }
+        // A region touching no fixed pixel has no boundary condition: no correction.
+        guard anchored else {
+            for i in pixels { result[i] = 0 }
+            return (result, Report(iterations: 0, relativeResidual: 0))
         }
-        return (out, Report(iterations: iterations, relativeResidual: worst))
+        var x = [Float](repeating: 0, count: k)
+        if k > 1024 && w >= 8 && h >= 8 {
+            // Coarse grid: a coarse pixel is unknown when any of its fine
+            // pixels is, so its known pixels average only known fine values.
+            let cw = (w + 1) / 2, ch = (h + 1) / 2
+            let outsideWeight = inside.map { $0 ? Float(0) : 1 }
+            let dImage = FloatImage(width: w, height: h, channels: 1, data: d)
+            let (cd, trust) = ImagePyramid.downsample(dImage, weight: outsideWeight, width: cw, height: ch)
+            let cInside = trust.map { $0 < 0.999 }
+            let (coarse, _) = solveMembrane(cd.data, inside: cInside, width: cw, height: ch,
+                                            tolerance: tolerance, maxIterations: maxIterations)
+            let up = FloatImage(width: cw, height: ch, channels: 1, data: coarse).resizedBilinear(width: w, height: h)
+            for j in 0..<k { x[j] = up.data[pixels[j]] }
+        } else {
+            var guess = FloatImage(width: w, height: h, channels: 1, data: d)
+            guess = ImagePyramid.pullPushFill(guess, trust: inside.map { $0 ? 0 : 1 })
+            for j in 0..<k { x[j] = guess.data[pixels[j]] }
+        }
+        let r = conjugateGradient(&x, b: b, neighbours: neighbours, degree: degree,
+                                  tolerance: tolerance, maxIterations: maxIterations)
+        for j in 0..<k { result[pixels[j]] = x[j] }
+        return (result, Report(iterations: r.iterations, relativeResidual: r.residual))
     }
 
     /// Jacobi-preconditioned conjugate gradients on A x = b, with

@@ -1,0 +1,137 @@
+import Foundation
+import UnclipKit
+import XCTest
+
+final class PatchSynthesisTests: XCTestCase {
+    private func options(seed: UInt64 = 0, noise: Float = 0, threads: Int = 2) -> SynthesisOptions {
+        var o = SynthesisOptions()
+        o.seed = seed; o.noise = noise; o.threads = threads
+        return o
+    }
+
+    func testInpaintKeepsEveryPixelOutsideTheMaskOnEveryFixture() throws {
+        let images = [try DecoderFixtures.photo("kodim23-96.png"), try DecoderFixtures.photo("kodim13-96.png"),
+                      DecoderFixtures.synthetic(width: 80, height: 64)]
+        for (k, img) in images.enumerated() {
+            let w = img.width, h = img.height
+            let masks: [[Float]] = [
+                DecoderFixtures.box(width: w, height: h, x0: w / 4, y0: h / 4, x1: w / 2, y1: h / 2),
+                DecoderFixtures.stroke(width: w, height: h, seed: UInt64(k)),
+                // Soft: a half-strength box with a fully masked core.
+                zip(DecoderFixtures.box(width: w, height: h, x0: 10, y0: 10, x1: 40, y1: 30, value: 0.5),
+                    DecoderFixtures.box(width: w, height: h, x0: 20, y0: 15, x1: 30, y1: 25)).map { max($0, $1) },
+                // Touching the image border.
+                DecoderFixtures.box(width: w, height: h, x0: 0, y0: h - 12, x1: 20, y1: h),
+            ]
+            for (j, mask) in masks.enumerated() {
+                let out = try Inpainting.inpaint(img, mask: mask, options: options())
+                XCTAssertEqual(out.width, w); XCTAssertEqual(out.height, h); XCTAssertEqual(out.channels, img.channels)
+                var changedInside = 0
+                for i in 0..<img.pixelCount {
+                    let a = img.pixels[(3 * i)..<(3 * i + 3)], b = out.pixels[(3 * i)..<(3 * i + 3)]
+                    if mask[i] == 0 {
+                        XCTAssertEqual(Array(a), Array(b), "image \(k) mask \(j): pixel \(i) outside the mask changed")
+                        if Array(a) != Array(b) { return }
+                    } else if Array(a) != Array(b) { changedInside += 1 }
+                }
+                XCTAssertGreaterThan(changedInside, 0, "image \(k) mask \(j): nothing was regenerated")
+            }
+        }
+    }
+
+    func testSameSeedGivesIdenticalBytesWhateverTheThreadCount() throws {
+        let img = try DecoderFixtures.photo("kodim23-96.png")
+        let mask = DecoderFixtures.stroke(width: 96, height: 96, seed: 3)
+        let a = try Inpainting.inpaint(img, mask: mask, options: options(seed: 5, noise: 0.3, threads: 2))
+        let b = try Inpainting.inpaint(img, mask: mask, options: options(seed: 5, noise: 0.3, threads: 2))
+        let c = try Inpainting.inpaint(img, mask: mask, options: options(seed: 5, noise: 0.3, threads: 1))
+        XCTAssertEqual(a.pixels, b.pixels)
+        XCTAssertEqual(a.pixels, c.pixels, "the thread count changed the result")
+
+        let ex = [WeightedExemplar(img)]
+        let v1 = try PatchSynthesis.synthesize(exemplars: ex, width: 64, height: 48, known: nil, mask: nil,
+                                               options: options(seed: 1, noise: 0.75), progress: nil)
+        let v1again = try PatchSynthesis.synthesize(exemplars: ex, width: 64, height: 48, known: nil, mask: nil,
+                                                    options: options(seed: 1, noise: 0.75, threads: 3), progress: nil)
+        let v2 = try PatchSynthesis.synthesize(exemplars: ex, width: 64, height: 48, known: nil, mask: nil,
+                                               options: options(seed: 2, noise: 0.75), progress: nil)
+        XCTAssertEqual(v1.pixels, v1again.pixels)
+        let differing = zip(v1.pixels, v2.pixels).filter { $0 != $1 }.count
+        XCTAssertGreaterThan(differing, v1.pixels.count / 10, "different seeds with noise should give different images")
+    }
+
+    func testPlantedPeriodicTextureIsCompleted() throws {
+        // The only consistent fill of a hole in an exactly periodic texture is
+        // the texture itself, so the answer is known pixel for pixel.
+        let img = DecoderFixtures.periodic(width: 72, height: 72, period: 9)
+        let mask = DecoderFixtures.box(width: 72, height: 72, x0: 24, y0: 28, x1: 46, y1: 48)
+        let out = try Inpainting.inpaint(img, mask: mask, options: options(seed: 3))
+        let err = DecoderFixtures.meanAbsDifference(img, out, where: mask)
+        XCTAssertLessThan(err, 6, "mean error in the hole \(err) levels; random values would give ~85")
+    }
+
+    func testReconstructsTheExemplarWithoutNoise() throws {
+        // GPNN with zero noise reconstructs its input.
+        let img = try DecoderFixtures.photo("kodim13-96.png")
+        let out = try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(img)], width: 96, height: 96, known: nil, mask: nil,
+                                                options: options(), progress: nil)
+        let all = [Float](repeating: 1, count: 96 * 96)
+        XCTAssertLessThan(DecoderFixtures.meanAbsDifference(img, out, where: all), 8)
+    }
+
+    func testExemplarWeightsDecideWhichSourceDominates() throws {
+        func flat(_ r: UInt8, _ g: UInt8, _ b: UInt8, seed: UInt64) -> Image {
+            var img = DecoderFixtures.periodic(width: 48, height: 48, period: 6, seed: seed)
+            for i in 0..<img.pixelCount {
+                img.pixels[3 * i] = r &+ img.pixels[3 * i] / 8
+                img.pixels[3 * i + 1] = g &+ img.pixels[3 * i + 1] / 8
+                img.pixels[3 * i + 2] = b &+ img.pixels[3 * i + 2] / 8
+            }
+            return img
+        }
+        let red = flat(200, 20, 20, seed: 1), blue = flat(20, 20, 200, seed: 2)
+        func redness(_ wRed: Float, _ wBlue: Float) throws -> Double {
+            let out = try PatchSynthesis.synthesize(
+                exemplars: [WeightedExemplar(red, weight: wRed), WeightedExemplar(blue, weight: wBlue)],
+                width: 48, height: 48, known: nil, mask: nil, options: options(seed: 4, noise: 0.5), progress: nil)
+            var r = 0.0
+            for i in 0..<out.pixelCount { r += Double(out.pixels[3 * i]) - Double(out.pixels[3 * i + 2]) }
+            return r / Double(out.pixelCount)
+        }
+        XCTAssertGreaterThan(try redness(1, 0.05), 100)
+        XCTAssertLessThan(try redness(0.05, 1), -100)
+    }
+
+    func testBadArgumentsAreUsageErrors() {
+        let img = DecoderFixtures.synthetic(width: 32, height: 32)
+        let o = options()
+        XCTAssertThrowsError(try PatchSynthesis.synthesize(exemplars: [], width: 32, height: 32, known: nil, mask: nil, options: o, progress: nil)) {
+            XCTAssertTrue(($0 as? UnclipError)?.isUsage ?? false)
+        }
+        XCTAssertThrowsError(try PatchSynthesis.synthesize(exemplars: [], width: 32, height: 32, known: img, mask: [1, 0], options: o, progress: nil)) {
+            XCTAssertTrue(($0 as? UnclipError)?.isUsage ?? false)
+        }
+        XCTAssertThrowsError(try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(img)], width: 4, height: 32, known: nil, mask: nil, options: o, progress: nil))
+        XCTAssertThrowsError(try Inpainting.inpaint(img, mask: [Float](repeating: 1, count: 32 * 32), options: o)) {
+            XCTAssertEqual(($0 as? UnclipError)?.description, "the mask covers the whole image: nothing is left to copy from")
+        }
+        // A mask of zeros changes nothing.
+        XCTAssertEqual(try Inpainting.inpaint(img, mask: [Float](repeating: 0, count: 32 * 32), options: o), img)
+    }
+
+    func testGrayAndAlphaImagesKeepTheirChannels() throws {
+        let rgb = DecoderFixtures.synthetic(width: 48, height: 40)
+        let gray = Image(width: 48, height: 40, channels: 1, pixels: rgb.gray())
+        let mask = DecoderFixtures.box(width: 48, height: 40, x0: 10, y0: 10, x1: 24, y1: 22)
+        let g = try Inpainting.inpaint(gray, mask: mask, options: options())
+        XCTAssertEqual(g.channels, 1)
+        for i in 0..<gray.pixelCount where mask[i] == 0 { XCTAssertEqual(g.pixels[i], gray.pixels[i]) }
+        var rgba = Image(width: 48, height: 40, channels: 4, fill: 100)
+        for i in 0..<rgba.pixelCount { for c in 0..<3 { rgba.pixels[4 * i + c] = rgb.pixels[3 * i + c] } }
+        let a = try Inpainting.inpaint(rgba, mask: mask, options: options())
+        XCTAssertEqual(a.channels, 4)
+        for i in 0..<rgba.pixelCount {
+            XCTAssertEqual(a.pixels[4 * i + 3], mask[i] > 0 ? 255 : 100, "alpha of regenerated pixels becomes opaque")
+        }
+    }
+}
