@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Inpainting benchmark: `unclip inpaint` against three peers, in one run.
 
-    /work/venv/bin/python bench/inpaint.py [--images 6] [--kodak ../shared/images/kodak]
+    python bench/inpaint.py [--images 6] [--kodak ../shared/images/kodak]
         [--unclip .build/release/unclip] [--out bench/out]
 
 Peers (PyPI, versions as installed): resynthesizer 1.2 (GIMP's Heal

@@ -4,7 +4,7 @@ enlarged and tiled) with a small and a large hole; prints wall time and
 peak memory (from /usr/bin/time -v) and whether every pixel outside the mask
 was kept.
 
-    /work/venv/bin/python bench/large.py [--unclip .build/release/unclip]
+    python bench/large.py [--unclip .build/release/unclip]
 """
 import argparse
 import os

@@ -3,7 +3,7 @@
 Swift StatisticEmbedder, selected in the CLI by UNCLIP_TEST_EMBEDDER=statistic),
 for benches and galleries on a machine without CLIP weights.
 
-    /work/venv/bin/python bench/statistic_emb.py IMAGE OUT.emb [--max-side 512]
+    python bench/statistic_emb.py IMAGE OUT.emb [--max-side 512]
 
 A numpy port of Sources/UnclipKit/Edit/StatisticEmbedder.swift and its
 box-filter shrink (Exemplar.areaResize, which sums in Float: an 8-bit value
