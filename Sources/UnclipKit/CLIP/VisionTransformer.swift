@@ -56,8 +56,8 @@ public final class VisionTransformer: @unchecked Sendable {
         let x = Tensor(shape: [rows, d])   // [B·T, D], token 0 of each image is the class token
         for b in 0..<batch {
             // Patch tokens land directly in rows 1...np of image b.
-            BLAS.gemm(m: np, n: d, k: kp, a: patches.row(b * np), lda: kp, b: patchWeight.data, ldb: kp,
-                      transB: true, beta: 0, c: x.row(b * t + 1), ldc: d)
+            BLAS.gemmSplit(m: np, n: d, k: kp, a: patches.row(b * np), lda: kp, b: patchWeight.data, ldb: kp,
+                           beta: 0, c: x.row(b * t + 1), ldc: d)
             x.row(b * t).update(from: classEmbedding.data, count: d)
             for i in 0..<t {
                 let r = x.row(b * t + i), pe = positions.row(i)

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// Multi-head scaled dot-product attention (Vaswani et al. 2017, §3.2.2)
@@ -22,11 +23,14 @@ public struct Attention: @unchecked Sendable {
     /// Scratch space for one forward over `rows` packed rows whose longest sequence is `maxLength`.
     public final class Workspace {
         let q, k, v, ctx: UnsafeMutablePointer<Float>   // [rows, D] each
-        let scores: UnsafeMutablePointer<Float>         // [maxLength, maxLength]
+        let scores: UnsafeMutablePointer<Float>         // [threads, maxLength, maxLength]
+        let threads: Int, maxLength: Int
         public init(rows: Int, width: Int, maxLength: Int) {
             q = .allocate(capacity: rows * width); k = .allocate(capacity: rows * width)
             v = .allocate(capacity: rows * width); ctx = .allocate(capacity: rows * width)
-            scores = .allocate(capacity: maxLength * maxLength)
+            threads = BLAS.threads
+            self.maxLength = maxLength
+            scores = .allocate(capacity: threads * maxLength * maxLength)
         }
         deinit { q.deallocate(); k.deallocate(); v.deallocate(); ctx.deallocate(); scores.deallocate() }
     }
@@ -40,21 +44,30 @@ public struct Attention: @unchecked Sendable {
         k.forward(h, rows: rows, into: work.k)   // [rows, D]
         v.forward(h, rows: rows, into: work.v)   // [rows, D]
         let scale = 1 / Float(dh).squareRoot()
+        var starts: [Int] = []
         var start = 0
-        for t in lengths {
-            for hd in 0..<heads {
-                let qs = work.q + start * d + hd * dh      // [t, dh], ld D
-                let ks = work.k + start * d + hd * dh      // [t, dh], ld D
-                let vs = work.v + start * d + hd * dh      // [t, dh], ld D
-                let s = work.scores                        // [t, t]
+        for t in lengths { starts.append(start); start += t }
+        // Every (sequence, head) pair is independent and tiny (50×50×64 for
+        // ViT-B/32), so the pairs, not the products, are spread over the
+        // threads, each with its own scores buffer.
+        let items = lengths.count * heads
+        let parts = max(1, min(work.threads, items))
+        let body = { (part: Int) in
+            let s = work.scores + part * work.maxLength * work.maxLength   // [t, t]
+            for item in (items * part / parts)..<(items * (part + 1) / parts) {
+                let seq = item / heads, hd = item % heads
+                let t = lengths[seq], base = starts[seq] * d + hd * dh
+                let qs = work.q + base      // [t, dh], ld D
+                let ks = work.k + base      // [t, dh], ld D
+                let vs = work.v + base      // [t, dh], ld D
                 BLAS.gemm(m: t, n: t, k: dh, alpha: scale, a: qs, lda: d, b: ks, ldb: d, transB: true,
                           beta: 0, c: s, ldc: t)
                 softmaxRows(s, rows: t, cols: t)
                 BLAS.gemm(m: t, n: dh, k: t, a: s, lda: t, b: vs, ldb: d, transB: false,
-                          beta: 0, c: work.ctx + start * d + hd * dh, ldc: d)
+                          beta: 0, c: work.ctx + base, ldc: d)
             }
-            start += t
         }
+        if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
         out.forward(work.ctx, rows: rows, into: x, accumulate: true)
     }
 

@@ -1,25 +1,72 @@
 import CBLAS
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The BLAS settings every tensor op runs under. OpenBLAS owns the worker
-/// threads; our own elementwise loops are single-threaded because on the
-/// target (2 cores) the GEMMs are >95% of the time.
+/// The BLAS settings every tensor op runs under. OpenBLAS itself always runs
+/// single-threaded: its own threading splits skinny products (one image is
+/// 50 rows against 768–3072 output features) poorly, and on 2 cores it ran
+/// no faster than one thread. Instead `gemmSplit` hands each of our threads
+/// a disjoint block of output features, so each also packs only its share
+/// of the weights, which for 50-row products costs about as much as the
+/// arithmetic.
 public enum BLAS {
-    /// Worker threads for sgemm. Results are deterministic for a fixed count.
+    nonisolated(unsafe) private static var workers: Int = {
+        let n = Int(openblas_get_num_threads())
+        openblas_set_num_threads(1)
+        // OpenBLAS's pthread pool, started when the library loads, spins in
+        // sched_yield for ~0.1 s before it sleeps: on 2 cores that takes the
+        // second core from our own threads for half of a one-image encode.
+        // Single-threaded calls never use the pool, so it is stopped (it
+        // would be restarted on demand). Looked up by name because OpenMP
+        // builds of OpenBLAS have no such pool.
+        if let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") {
+            _ = unsafeBitCast(f, to: (@convention(c) () -> Int32).self)()
+        }
+        return max(1, n)
+    }()
+
+    /// Worker threads for GEMMs and row-wise ops. Results are deterministic for a fixed count.
     public static var threads: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+        get { workers }
+        set { workers = max(1, newValue); openblas_set_num_threads(1) }
     }
 
     /// C[M, N] = alpha · A[M, K] · op(B) + beta · C, row-major with leading
     /// dimensions, so heads can be addressed in place inside [T, D] rows.
     /// `transB`: B is stored [N, K] (PyTorch's Linear layout) rather than [K, N].
+    /// Runs on the calling thread.
     @inline(__always)
     static func gemm(m: Int, n: Int, k: Int, alpha: Float = 1,
                      a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        _ = workers   // first use switches OpenBLAS's own threading off
         cblas_sgemm(CblasRowMajor, CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
+    }
+
+    /// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C with the N output columns
+    /// split into one contiguous block per thread, each a single-threaded
+    /// sgemm on B's rows for that block. Column blocks start at multiples of
+    /// 16 (the micro-kernel width) and depend only on N and the thread
+    /// count, so the result does too.
+    static func gemmSplit(m: Int, n: Int, k: Int,
+                          a: UnsafePointer<Float>, lda: Int,
+                          b: UnsafePointer<Float>, ldb: Int,
+                          beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let parts = min(workers, n / 64, m * n * k / (1 << 20))
+        if parts <= 1 {
+            gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transB: true, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let j0 = (n * p / parts) & ~15
+            let j1 = p == parts - 1 ? n : (n * (p + 1) / parts) & ~15
+            gemm(m: m, n: j1 - j0, k: k, a: a, lda: lda, b: b + j0 * ldb, ldb: ldb, transB: true,
+                 beta: beta, c: c + j0, ldc: ldc)
+        }
     }
 }

@@ -26,13 +26,13 @@ public struct Linear: @unchecked Sendable {
             Parallel.rows(rows) { range in
                 for r in range { (y + r * n).update(from: b.data, count: n) }
             }
-            BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
-                      transB: true, beta: 1, c: y, ldc: n)
+            BLAS.gemmSplit(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                           beta: 1, c: y, ldc: n)
             activation.applyWithBias(y, rows: rows, cols: n, bias: nil)
             return
         }
-        BLAS.gemm(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
-                  transB: true, beta: accumulate ? 1 : 0, c: y, ldc: n)
+        BLAS.gemmSplit(m: rows, n: n, k: inFeatures, a: x, lda: inFeatures, b: weight.data, ldb: inFeatures,
+                       beta: accumulate ? 1 : 0, c: y, ldc: n)
         activation.applyWithBias(y, rows: rows, cols: n, bias: bias.map { UnsafePointer($0.data) })
     }
 
