@@ -30,7 +30,7 @@ public enum BLAS {
     /// Worker threads for GEMMs and row-wise ops. Results are deterministic for a fixed count.
     public static var threads: Int {
         get { workers }
-        set { workers = max(1, newValue); openblas_set_num_threads(1) }
+        set { workers = max(1, newValue) }
     }
 
     /// C[M, N] = alpha · A[M, K] · op(B) + beta · C, row-major with leading
