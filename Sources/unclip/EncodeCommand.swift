@@ -52,6 +52,7 @@ struct Encode: ParsableCommand {
 
             let model = try clip.load()
             model.batchSize = batch
+            if !inputs.isEmpty { model.prefetchVisionWeights() }
             let encoder = EmbeddingEncoder(model: model, exemplarSize: exemplarSize, maxPixels: common.maxPixels,
                                            provenance: ["command": commandLineText])
             let progress = Progress("encode", enabled: common.progress ? true : nil)

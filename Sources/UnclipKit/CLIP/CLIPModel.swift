@@ -42,6 +42,12 @@ public final class CLIPModel: @unchecked Sendable {
         return dir.lastPathComponent
     }
 
+    /// Starts faulting in the image tower's weights in the background
+    /// (`CLIPWeights.prefetch`): call before reading and decoding images.
+    public func prefetchVisionWeights() {
+        weights.prefetch(CLIPWeightMap.vision(config).map(\.name))
+    }
+
     public var inputResolution: Int { config.vision.imageSize }
     public var dimension: Int { config.projectionDim }
 
