@@ -35,18 +35,30 @@ public struct EmbeddingEncoder {
         // Decoding, hashing and the exemplar are per-image and single-threaded
         // (about a tenth of the work for 768×512 photos), so they run spread
         // over the BLAS threads; the first failing input, in order, is reported.
-        var decoded = [Result<(image: Image, hash: String, exemplar: Image), Error>?](repeating: nil, count: inputs.count)
+        // Each image is two tasks, decode + exemplar and the hash of its
+        // bytes, so that even a single image keeps two threads busy.
+        var decoded = [Result<(image: Image, exemplar: Image), Error>?](repeating: nil, count: inputs.count)
+        var hashes = [String](repeating: "", count: inputs.count)
         let lock = NSLock()
-        Parallel.rows(inputs.count, minRows: 1) { range in
-            for i in range {
-                let r = Result { () throws -> (image: Image, hash: String, exemplar: Image) in
+        Parallel.rows(2 * inputs.count, minRows: 1) { range in
+            for task in range {
+                let i = task / 2
+                if task % 2 == 1 {
+                    let h = SHA256.hex(inputs[i].bytes)
+                    lock.lock(); hashes[i] = h; lock.unlock()
+                    continue
+                }
+                let r = Result { () throws -> (image: Image, exemplar: Image) in
                     let image = try ImageCodec.decode(inputs[i].bytes, name: inputs[i].name, maxPixels: maxPixels).image
-                    return (image, SHA256.hex(inputs[i].bytes), Exemplar.make(image, maxSide: exemplarSize))
+                    return (image, Exemplar.make(image, maxSide: exemplarSize))
                 }
                 lock.lock(); decoded[i] = r; lock.unlock()
             }
         }
-        let items = try decoded.map { try $0!.get() }
+        let items = try decoded.enumerated().map { i, r in
+            let (image, exemplar) = try r!.get()
+            return (image: image, hash: hashes[i], exemplar: exemplar)
+        }
         let vectors = try model.embed(images: items.map(\.image))
         return zip(inputs, zip(items, vectors)).map { input, pair in
             let (item, v) = pair
