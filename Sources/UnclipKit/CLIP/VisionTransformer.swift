@@ -53,12 +53,14 @@ public final class VisionTransformer: @unchecked Sendable {
                 }
             }
         }
+        // One GEMM for the whole batch, so the kernel is packed once, not once per image.
+        let embedded = Tensor(shape: [batch * np, d])   // [B·np, D]
+        BLAS.gemmSplit(m: batch * np, n: d, k: kp, a: patches.data, lda: kp, b: patchWeight.data, ldb: kp,
+                       beta: 0, c: embedded.data, ldc: d)
         let x = Tensor(shape: [rows, d])   // [B·T, D], token 0 of each image is the class token
         for b in 0..<batch {
-            // Patch tokens land directly in rows 1...np of image b.
-            BLAS.gemmSplit(m: np, n: d, k: kp, a: patches.row(b * np), lda: kp, b: patchWeight.data, ldb: kp,
-                           beta: 0, c: x.row(b * t + 1), ldc: d)
             x.row(b * t).update(from: classEmbedding.data, count: d)
+            x.row(b * t + 1).update(from: embedded.row(b * np), count: np * d)
             for i in 0..<t {
                 let r = x.row(b * t + i), pe = positions.row(i)
                 for j in 0..<d { r[j] += pe[j] }
