@@ -52,6 +52,88 @@ enum PatchVoting {
             }
         }
         let bands = RowBands.bands(rows: th, height: 16)
+        if winnerTakesAll {
+            voteBest(nnf, atlas: atlas, target: &target, mask: mask, known: known, bands: bands, threads: threads)
+            return
+        }
+        nnf.match.withUnsafeBufferPointer { match in
+        atlas.image.data.withUnsafeBufferPointer { src in
+        mask.withUnsafeBufferPointer { mask in
+        cornerWeight.withUnsafeBufferPointer { cornerWeight in
+        target.data.withUnsafeMutableBufferPointer { outBuf in
+            let out = SharedBuffer(outBuf)
+            let knownData = known?.data
+            RowBands.run(bands.count, threads: threads) { b in
+                // One output row at a time: each corner row covering it adds
+                // one row of each of its patches into per-row accumulators.
+                // Offset-major (dx outer, corners inner) so that consecutive
+                // adds hit different accumulator cells: no chain of
+                // read-modify-writes on one cell, which is what makes the
+                // per-pixel gather (and a per-patch scatter) slow.
+                var acc = [Float](repeating: 0, count: C * tw)
+                var wsum = [Float](repeating: 0, count: tw)
+                var lx = [Int](repeating: 0, count: cols), lb = lx
+                var lw = [Float](repeating: 0, count: cols)
+                acc.withUnsafeMutableBufferPointer { accBuf in
+                wsum.withUnsafeMutableBufferPointer { wsBuf in
+                lx.withUnsafeMutableBufferPointer { lx in
+                lb.withUnsafeMutableBufferPointer { lb in
+                lw.withUnsafeMutableBufferPointer { lw in
+                    let a = accBuf.baseAddress!, ws = wsBuf.baseAddress!, s = src.baseAddress!
+                    for y in bands[b] {
+                        let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
+                        guard py0 <= py1 else { continue }
+                        var any = false
+                        for x in 0..<tw where mask[y * tw + x] > 0 { any = true; break }
+                        guard any else { continue }
+                        accBuf.update(repeating: 0)
+                        wsBuf.update(repeating: 0)
+                        for py in py0...py1 {
+                            let dy = y - py
+                            var n = 0
+                            for px in 0..<cols {
+                                let ci = py * tw + px
+                                let w = cornerWeight[ci]
+                                guard w > 0 else { continue }
+                                lx[n] = px; lw[n] = w; lb[n] = Int(match[ci]) + dy * sw
+                                n += 1
+                            }
+                            for dx in 0..<p {
+                                for k in 0..<n { ws[lx[k] + dx] += lw[k] }
+                                for c in 0..<C {
+                                    let ap = a + c * tw + dx, sp = s + c * sPlane + dx
+                                    for k in 0..<n { ap[lx[k]] += lw[k] * sp[lb[k]] }
+                                }
+                            }
+                        }
+                        for x in 0..<tw {
+                            let pi = y * tw + x
+                            let m = mask[pi]
+                            guard m > 0, ws[x] > 1e-12 else { continue }
+                            let inv = 1 / ws[x]
+                            for c in 0..<C {
+                                let v = a[c * tw + x] * inv
+                                if let knownData {
+                                    out[c * tPlane + pi] = m * v + (1 - m) * knownData[c * tPlane + pi]
+                                } else {
+                                    out[c * tPlane + pi] = v
+                                }
+                            }
+                        }
+                    }
+                }}}}}
+            }
+        }}}}}
+    }
+
+    /// The final vote at infinite sharpness: the single best-matching patch
+    /// covering a pixel decides, no averaging, no blur.
+    private static func voteBest(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage,
+                                 mask: [Float], known: FloatImage?, bands: [Range<Int>], threads: Int) {
+        let p = nnf.patch, C = target.channels
+        let tw = target.width, tPlane = target.planeSize
+        let sw = atlas.width, sPlane = atlas.image.planeSize
+        let cols = nnf.cornerCols, rows = nnf.cornerRows
         nnf.match.withUnsafeBufferPointer { match in
         nnf.dist.withUnsafeBufferPointer { dist in
         nnf.active.withUnsafeBufferPointer { active in
@@ -59,11 +141,9 @@ enum PatchVoting {
         atlas.rowExemplar.withUnsafeBufferPointer { rowEx in
         atlas.voteWeight.withUnsafeBufferPointer { voteWeight in
         mask.withUnsafeBufferPointer { mask in
-        cornerWeight.withUnsafeBufferPointer { cornerWeight in
         target.data.withUnsafeMutableBufferPointer { outBuf in
             let out = SharedBuffer(outBuf)
             RowBands.run(bands.count, threads: threads) { b in
-                var acc = [Float](repeating: 0, count: C)
                 for y in bands[b] {
                     let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
                     for x in 0..<tw {
@@ -71,39 +151,19 @@ enum PatchVoting {
                         let m = mask[pi]
                         guard m > 0 else { continue }
                         let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
-                        for c in 0..<C { acc[c] = 0 }
-                        var wsum: Float = 0
-                        if winnerTakesAll && py0 <= py1 && px0 <= px1 {
-                            // The single best-matching patch decides: no averaging, no blur.
-                            var bestD = Float.infinity, bestS = -1
-                            for py in py0...py1 {
-                                for px in px0...px1 {
-                                    let ci = py * tw + px
-                                    guard active[ci], match[ci] >= 0 else { continue }
-                                    let d = dist[ci] / voteWeight[Int(rowEx[Int(match[ci]) / sw])]
-                                    if d < bestD { bestD = d; bestS = Int(match[ci]) + (y - py) * sw + (x - px) }
-                                }
-                            }
-                            if bestS >= 0 {
-                                for c in 0..<C { acc[c] = src[c * sPlane + bestS] }
-                                wsum = 1
-                            }
-                        } else if py0 <= py1 && px0 <= px1 {
-                            for py in py0...py1 {
-                                for px in px0...px1 {
-                                    let ci = py * tw + px
-                                    let w = cornerWeight[ci]
-                                    guard w > 0 else { continue }
-                                    let sm = Int(match[ci])
-                                    let si = sm + (y - py) * sw + (x - px)
-                                    for c in 0..<C { acc[c] += w * src[c * sPlane + si] }
-                                    wsum += w
-                                }
+                        guard py0 <= py1 && px0 <= px1 else { continue }
+                        var bestD = Float.infinity, bestS = -1
+                        for py in py0...py1 {
+                            for px in px0...px1 {
+                                let ci = py * tw + px
+                                guard active[ci], match[ci] >= 0 else { continue }
+                                let d = dist[ci] / voteWeight[Int(rowEx[Int(match[ci]) / sw])]
+                                if d < bestD { bestD = d; bestS = Int(match[ci]) + (y - py) * sw + (x - px) }
                             }
                         }
-                        guard wsum > 1e-12 else { continue }
+                        guard bestS >= 0 else { continue }
                         for c in 0..<C {
-                            let v = acc[c] / wsum
+                            let v = src[c * sPlane + bestS]
                             if let known {
                                 out[c * tPlane + pi] = m * v + (1 - m) * known.data[c * tPlane + pi]
                             } else {
@@ -113,6 +173,6 @@ enum PatchVoting {
                     }
                 }
             }
-        }}}}}}}}}
+        }}}}}}}}
     }
 }
