@@ -10,6 +10,16 @@ public struct SynthesisOptions: Sendable {
     /// those levels only sharpen detail the coarser ones already placed.
     public var refineIterations = 2
     public var refinePixels = 256 * 256
+    /// Largest random-search radius at those levels, in pixels (0: the
+    /// whole exemplar). The carried-up field already places every patch
+    /// within a pixel or two of its match there; a wide search mostly
+    /// costs distances that never win.
+    public var refineSearchRadius = 0
+    /// Rounds at levels with more than 4·`refinePixels` pixels to
+    /// regenerate. 0 votes the carried-up field there without searching
+    /// (GPNN-style: at that scale the search only moves patches by a pixel,
+    /// which the vote's averaging hides anyway).
+    public var fineIterations = 1
     /// PatchMatch rounds per EM round (the first round at the coarsest level does more).
     public var searchIterations = 1
     /// Smaller side of the coarsest pyramid level, in pixels.
@@ -229,8 +239,17 @@ private struct Engine {
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             // Levels far above the working scale only sharpen what the
             // coarser ones placed: one round there, a few just above it.
-            let rounds = holePixels > 4 * options.refinePixels ? 1
+            let rounds = holePixels > 4 * options.refinePixels ? options.fineIterations
                 : holePixels > options.refinePixels ? options.refineIterations : options.emIterations
+            let radius = holePixels > options.refinePixels && options.refineSearchRadius > 0 ? options.refineSearchRadius : nil
+            if rounds <= 0 && l < L - 1 {
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
+                                   seed: options.seed, stream: stream, threads: options.threads)
+                PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                 sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness, threads: options.threads)
+                coarserNNF = nnf
+                continue
+            }
             for it in 0..<max(1, rounds) {
                 var searches = options.searchIterations
                 if l == L - 1 && it == 0 { searches = max(searches, 4) }
@@ -242,7 +261,7 @@ private struct Engine {
                                      sharpness: options.voteSharpness, threads: options.threads)
                 }
                 stream += 1
-                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches,
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
                                    seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,

@@ -50,6 +50,8 @@ public enum Variation {
         var s = SynthesisOptions()
         s.refineIterations = 1
         s.refinePixels = 128 * 128
+        s.refineSearchRadius = 8
+        s.fineIterations = 0
         return s
     }
 
