@@ -88,6 +88,16 @@ public enum PatchSynthesis {
     /// inpainting). The result is RGB.
     public static func synthesize(exemplars: [WeightedExemplar], width: Int, height: Int, known: Image?, mask: [Float]?,
                                   options: SynthesisOptions, progress: Progress?) throws -> Image {
+        try prepare(exemplars: exemplars, width: width, height: height, known: known, mask: mask, options: options)
+            .run(seed: options.seed, noise: options.noise, threads: options.threads, progress: progress)
+    }
+
+    /// The seed-independent part of `synthesize` (validation, pyramids,
+    /// source atlases), to run several seeds from: a variation's candidates
+    /// share one exemplar, so building its pyramid once saves that work
+    /// per candidate. `options.seed`, `.noise` and `.threads` are ignored.
+    public static func prepare(exemplars: [WeightedExemplar], width: Int, height: Int, known: Image?, mask: [Float]?,
+                               options: SynthesisOptions) throws -> PreparedSynthesis {
         let p = options.patchSize
         guard p >= 3 && p % 2 == 1 else { throw UnclipError.usage("patch size must be odd and at least 3, not \(p)") }
         guard width >= p && height >= p else {
@@ -122,16 +132,30 @@ public enum PatchSynthesis {
         guard engine.hasSourcePatches else {
             throw UnclipError.badInput("no usable \(p)x\(p) patch to copy from: the exemplars are too small or entirely masked")
         }
-        let result = engine.run(progress: progress)
+        return PreparedSynthesis(engine: engine)
+    }
+}
+
+/// Exemplar pyramids ready for synthesis (`PatchSynthesis.prepare`).
+public struct PreparedSynthesis: Sendable {
+    fileprivate let engine: Engine
+
+    /// The synthesis `PatchSynthesis.synthesize` makes with this seed,
+    /// noise and thread count: byte-identical to it.
+    public func run(seed: UInt64, noise: Float, threads: Int, progress: Progress? = nil) throws -> Image {
+        guard threads >= 1 else { throw UnclipError.usage("threads must be at least 1") }
+        var e = engine
+        e.options.seed = seed; e.options.noise = noise; e.options.threads = threads
+        let result = e.run(progress: progress)
+        let (w, h) = e.levels[0]
         // Drop the texture-feature channels.
-        return FloatImage(width: width, height: height, channels: 3,
-                          data: Array(result.data[0..<(3 * width * height)])).image()
+        return FloatImage(width: w, height: h, channels: 3, data: Array(result.data[0..<(3 * w * h)])).image()
     }
 }
 
 /// One synthesis run: the pyramids and the level loop.
-private struct Engine {
-    let options: SynthesisOptions
+private struct Engine: Sendable {
+    var options: SynthesisOptions
     var levels: [(w: Int, h: Int)]
     /// Per level, finest first.
     var knownLevels: [FloatImage?] = []
@@ -246,7 +270,8 @@ private struct Engine {
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                    seed: options.seed, stream: stream, threads: options.threads)
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness, threads: options.threads)
+                                 sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness,
+                                 channels: l == 0 ? 3 : nil, threads: options.threads)
                 coarserNNF = nnf
                 continue
             }
@@ -265,7 +290,8 @@ private struct Engine {
                                    seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness, threads: options.threads)
+                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
+                                 channels: last ? 3 : nil, threads: options.threads)
             }
             coarserNNF = nnf
         }

@@ -6,10 +6,12 @@ import Foundation
 enum PatchVoting {
     /// Updates `target` in place for pixels with `mask > 0`, blending the
     /// vote with `known` by the mask value (soft masks), so fixed pixels
-    /// stay fixed at every level.
+    /// stay fixed at every level. Only the first `channels` channels are
+    /// rebuilt (the last vote's texture features would go unused).
     static func vote(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage,
-                     mask: [Float], known: FloatImage?, sharpness: Float, threads: Int) {
+                     mask: [Float], known: FloatImage?, sharpness: Float, channels: Int? = nil, threads: Int) {
         let p = nnf.patch, C = target.channels
+        let V = min(C, channels ?? C)
         let tw = target.width, th = target.height, tPlane = target.planeSize
         let sw = atlas.width, sPlane = atlas.image.planeSize
         let cols = nnf.cornerCols, rows = nnf.cornerRows
@@ -28,8 +30,7 @@ enum PatchVoting {
                 k += 1
             }
             if !ds.isEmpty {
-                ds.sort()
-                let typical = max(ds[ds.count * 3 / 4], Float(p * p * C))
+                let typical = max(select(&ds, rank: ds.count * 3 / 4), Float(p * p * C))
                 invTwoSigma2 = sharpness / (2 * typical)
             }
         }
@@ -53,7 +54,7 @@ enum PatchVoting {
         }
         let bands = RowBands.bands(rows: th, height: 16)
         if winnerTakesAll {
-            voteBest(nnf, atlas: atlas, target: &target, mask: mask, known: known, bands: bands, threads: threads)
+            voteBest(nnf, atlas: atlas, target: &target, mask: mask, known: known, channels: V, bands: bands, threads: threads)
             return
         }
         nnf.match.withUnsafeBufferPointer { match in
@@ -70,7 +71,7 @@ enum PatchVoting {
                 // adds hit different accumulator cells: no chain of
                 // read-modify-writes on one cell, which is what makes the
                 // per-pixel gather (and a per-patch scatter) slow.
-                var acc = [Float](repeating: 0, count: C * tw)
+                var acc = [Float](repeating: 0, count: V * tw)
                 var wsum = [Float](repeating: 0, count: tw)
                 var lx = [Int](repeating: 0, count: cols), lb = lx
                 var lw = [Float](repeating: 0, count: cols)
@@ -98,12 +99,19 @@ enum PatchVoting {
                                 lx[n] = px; lw[n] = w; lb[n] = Int(match[ci]) + dy * sw
                                 n += 1
                             }
+                            // Every corner of the row active (always, when
+                            // varying a whole image): no index indirection.
+                            let dense = n == cols
                             for dx in 0..<p {
-                                for k in 0..<n { ws[lx[k] + dx] += lw[k] }
-                                for c in 0..<C {
+                                for c in 0..<V {
                                     let ap = a + c * tw + dx, sp = s + c * sPlane + dx
-                                    for k in 0..<n { ap[lx[k]] += lw[k] * sp[lb[k]] }
+                                    if dense {
+                                        for k in 0..<n { ap[k] += lw[k] * sp[lb[k]] }
+                                    } else {
+                                        for k in 0..<n { ap[lx[k]] += lw[k] * sp[lb[k]] }
+                                    }
                                 }
+                                for k in 0..<n { ws[lx[k] + dx] += lw[k] }
                             }
                         }
                         for x in 0..<tw {
@@ -111,7 +119,7 @@ enum PatchVoting {
                             let m = mask[pi]
                             guard m > 0, ws[x] > 1e-12 else { continue }
                             let inv = 1 / ws[x]
-                            for c in 0..<C {
+                            for c in 0..<V {
                                 let v = a[c * tw + x] * inv
                                 if let knownData {
                                     out[c * tPlane + pi] = m * v + (1 - m) * knownData[c * tPlane + pi]
@@ -126,11 +134,31 @@ enum PatchVoting {
         }}}}}
     }
 
+    /// The value `a.sorted()[rank]` would hold, in linear expected time
+    /// (Hoare's quickselect; the pivot is the middle element, so it is
+    /// deterministic). Reorders `a`.
+    static func select(_ a: inout [Float], rank: Int) -> Float {
+        a.withUnsafeMutableBufferPointer { a in
+            var lo = 0, hi = a.count - 1
+            while lo < hi {
+                let pivot = a[lo + (hi - lo) / 2]
+                var i = lo, j = hi
+                while i <= j {
+                    while a[i] < pivot { i += 1 }
+                    while a[j] > pivot { j -= 1 }
+                    if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
+                }
+                if rank <= j { hi = j } else if rank >= i { lo = i } else { return a[rank] }
+            }
+            return a[rank]
+        }
+    }
+
     /// The final vote at infinite sharpness: the single best-matching patch
     /// covering a pixel decides, no averaging, no blur.
     private static func voteBest(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage,
-                                 mask: [Float], known: FloatImage?, bands: [Range<Int>], threads: Int) {
-        let p = nnf.patch, C = target.channels
+                                 mask: [Float], known: FloatImage?, channels C: Int, bands: [Range<Int>], threads: Int) {
+        let p = nnf.patch
         let tw = target.width, tPlane = target.planeSize
         let sw = atlas.width, sPlane = atlas.image.planeSize
         let cols = nnf.cornerCols, rows = nnf.cornerRows

@@ -81,13 +81,13 @@ public enum Variation {
         synth.threads = max(1, synth.threads / lanes)
         var done = 0
         let lock = NSLock()
+        let prepared = try PatchSynthesis.prepare(exemplars: [WeightedExemplar(ex)], width: ex.width, height: ex.height,
+                                                  known: nil, mask: nil, options: synth)
         var candidates = try Concurrently.map(total, width: lanes) { k -> Candidate in
-            var o = synth
-            o.seed = candidateSeed(options.seed, k)
-            let im = try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(ex)], width: ex.width, height: ex.height,
-                                                   known: nil, mask: nil, options: o, progress: nil)
+            let seed = candidateSeed(options.seed, k)
+            let im = try prepared.run(seed: seed, noise: synth.noise, threads: synth.threads)
             lock.lock(); done += 1; progress?.update(done, of: total, "candidates"); lock.unlock()
-            return Candidate(image: im, score: .nan, seed: o.seed)
+            return Candidate(image: im, score: .nan, seed: seed)
         }
         progress?.finish()
         let decoder = SteeredDecoder(embedder: embedder)
