@@ -102,6 +102,14 @@ enum PatchVoting {
                             // Every corner of the row active (always, when
                             // varying a whole image): no index indirection.
                             let dense = n == cols
+                            if dense && p == 7 {
+                                slideRow(a, stride: tw, s, sPlane: sPlane, bases: lb.baseAddress!, weights: lw.baseAddress!,
+                                         count: n, channels: V)
+                                for dx in 0..<p {
+                                    for k in 0..<n { ws[k + dx] += lw[k] }
+                                }
+                                continue
+                            }
                             for dx in 0..<p {
                                 for c in 0..<V {
                                     let ap = a + c * tw + dx, sp = s + c * sPlane + dx
@@ -132,6 +140,35 @@ enum PatchVoting {
                 }}}}}
             }
         }}}}}
+    }
+
+    /// Adds one row of each of `count` consecutive 7-wide patches (corner k
+    /// covers accumulator cells k…k+6, weighted `weights[k]`, its pixels at
+    /// `s + bases[k]`) to the accumulator rows. The cells still open are
+    /// kept in registers as a sliding window: cell k is complete once
+    /// corner k is added, so it leaves the window into memory and the
+    /// window shifts by one; every source row is read as two SIMD4 loads.
+    @inline(__always)
+    private static func slideRow(_ a: UnsafeMutablePointer<Float>, stride tw: Int, _ s: UnsafePointer<Float>, sPlane: Int,
+                                 bases: UnsafePointer<Int>, weights: UnsafePointer<Float>, count n: Int, channels V: Int) {
+        for c in 0..<V {
+            let ap = a + c * tw, sp = s + c * sPlane
+            var lo = SIMD4<Float>(), hi = SIMD4<Float>()  // cells k…k+3, k+4…k+7
+            for k in 0..<n {
+                let src = UnsafeRawPointer(sp + bases[k])
+                let w = weights[k]
+                let r0 = src.loadUnaligned(as: SIMD4<Float>.self)
+                let r3 = src.loadUnaligned(fromByteOffset: 12, as: SIMD4<Float>.self)  // pixels 3…6
+                lo += w * r0
+                hi += w * SIMD4(r3[1], r3[2], r3[3], 0)
+                ap[k] += lo[0]
+                lo = SIMD4(lo[1], lo[2], lo[3], hi[0])
+                hi = SIMD4(hi[1], hi[2], hi[3], 0)
+            }
+            // Cells n…n+5: the last corner's tail.
+            for j in 0..<4 { ap[n + j] += lo[j] }
+            for j in 0..<2 { ap[n + 4 + j] += hi[j] }
+        }
     }
 
     /// The value `a.sorted()[rank]` would hold, in linear expected time
