@@ -66,7 +66,8 @@ enum PatchVoting {
             let knownData = known?.data
             RowBands.run(bands.count, threads: threads) { b in
                 // One output row at a time: each corner row covering it adds
-                // one row of each of its patches into per-row accumulators.
+                // one row of each of its patches into per-row accumulators
+                // (rows regenerated whole; partly masked rows gather per pixel).
                 // Offset-major (dx outer, corners inner) so that consecutive
                 // adds hit different accumulator cells: no chain of
                 // read-modify-writes on one cell, which is what makes the
@@ -80,13 +81,22 @@ enum PatchVoting {
                 lx.withUnsafeMutableBufferPointer { lx in
                 lb.withUnsafeMutableBufferPointer { lb in
                 lw.withUnsafeMutableBufferPointer { lw in
-                    let a = accBuf.baseAddress!, ws = wsBuf.baseAddress!, s = src.baseAddress!
+                    let a = accBuf.baseAddress!, ws = wsBuf.baseAddress!
+                    let s = src.baseAddress!
                     for y in bands[b] {
                         let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
                         guard py0 <= py1 else { continue }
-                        var any = false
-                        for x in 0..<tw where mask[y * tw + x] > 0 { any = true; break }
-                        guard any else { continue }
+                        var masked = 0
+                        for x in 0..<tw where mask[y * tw + x] > 0 { masked += 1 }
+                        guard masked > 0 else { continue }
+                        if masked < tw {
+                            // A row only partly regenerated (a hole's edge): the
+                            // whole-row sums would mostly land on fixed pixels.
+                            gatherRow(y, tw: tw, tPlane: tPlane, rows: rows, cols: cols, patch: p, channels: V,
+                                      match: match.baseAddress!, weights: cornerWeight.baseAddress!, mask: mask.baseAddress!,
+                                      s, sw: sw, sPlane: sPlane, scratch: a, known: knownData, out: out)
+                            continue
+                        }
                         accBuf.update(repeating: 0)
                         wsBuf.update(repeating: 0)
                         for py in py0...py1 {
@@ -140,6 +150,44 @@ enum PatchVoting {
                 }}}}}
             }
         }}}}}
+    }
+
+    /// The vote for the masked pixels of row `y`, one pixel at a time: the
+    /// weighted mean over the corners covering it (`scratch`: V floats).
+    @inline(__always)
+    private static func gatherRow(_ y: Int, tw: Int, tPlane: Int, rows: Int, cols: Int, patch p: Int, channels V: Int,
+                                  match: UnsafePointer<Int32>, weights: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+                                  _ s: UnsafePointer<Float>, sw: Int, sPlane: Int, scratch acc: UnsafeMutablePointer<Float>,
+                                  known: [Float]?, out: SharedBuffer<Float>) {
+        let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
+        for x in 0..<tw {
+            let pi = y * tw + x
+            let m = mask[pi]
+            guard m > 0 else { continue }
+            let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
+            guard py0 <= py1 && px0 <= px1 else { continue }
+            for c in 0..<V { acc[c] = 0 }
+            var wsum: Float = 0
+            for py in py0...py1 {
+                for px in px0...px1 {
+                    let ci = py * tw + px
+                    let w = weights[ci]
+                    guard w > 0 else { continue }
+                    let si = Int(match[ci]) + (y - py) * sw + (x - px)
+                    for c in 0..<V { acc[c] += w * s[c * sPlane + si] }
+                    wsum += w
+                }
+            }
+            guard wsum > 1e-12 else { continue }
+            for c in 0..<V {
+                let v = acc[c] / wsum
+                if let known {
+                    out[c * tPlane + pi] = m * v + (1 - m) * known[c * tPlane + pi]
+                } else {
+                    out[c * tPlane + pi] = v
+                }
+            }
+        }
     }
 
     /// Adds one row of each of `count` consecutive 7-wide patches (corner k
