@@ -55,7 +55,7 @@ enum PatchMatch {
     /// SSD between the target patch at corner `ti` and the source patch at
     /// corner `si`, over all channels; stops as soon as it exceeds `bound`
     /// (the caller only wants to know whether it beats its best), checked
-    /// once per channel. Rows are read four floats at a time, the last
+    /// after every row: most candidates lose within a row or two. Rows are read four floats at a time, the last
     /// chunk overlapping the previous one with the overlap masked out, so
     /// nothing past a row's end is read and no scalar tail loop is needed.
     @inline(__always)
@@ -74,9 +74,9 @@ enum PatchMatch {
                     row += e * e
                 }
                 d += row
+                if d >= bound { return d }
                 tp += tw; sp += sw
             }
-            if d >= bound { return d }
         }
         return d
     }
@@ -91,16 +91,14 @@ enum PatchMatch {
         for c in 0..<channels {
             var tp = UnsafeRawPointer(t + c * tPlane + ti)
             var sp = UnsafeRawPointer(s + c * sPlane + si)
-            var acc = SIMD4<Float>()
             for _ in 0..<7 {
                 let a = tp.loadUnaligned(as: SIMD4<Float>.self) - sp.loadUnaligned(as: SIMD4<Float>.self)
                 let b = (tp.loadUnaligned(fromByteOffset: 12, as: SIMD4<Float>.self)
                          - sp.loadUnaligned(fromByteOffset: 12, as: SIMD4<Float>.self)) * tail
-                acc += a * a + b * b
+                d += (a * a + b * b).sum()
+                if d >= bound { return d }
                 tp += tw * 4; sp += sw * 4
             }
-            d += acc.sum()
-            if d >= bound { return d }
         }
         return d
     }
