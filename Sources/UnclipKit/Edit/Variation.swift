@@ -41,11 +41,13 @@ public enum Variation {
     }
 
     /// The decoder's settings for edits: one EM round at every level above
-    /// 128×128 instead of two above 256×256. A variation's layout is settled
-    /// at the coarse levels; finer levels start from the carried-up
-    /// nearest-neighbour field and one round sharpens them about as well
-    /// (compared by eye on Kodak 512×512 crops), at a third of the time,
-    /// which matters with K·N candidates.
+    /// 128×128 instead of two above 256×256, its random search within 8 px,
+    /// and above 256×256 no search at all, only a vote of the carried-up
+    /// field. A variation's layout is settled at the coarse levels; finer
+    /// levels start from the carried-up nearest-neighbour field and these
+    /// cheaper rounds sharpen them about as well (compared by eye on Kodak
+    /// 512×512 crops) at a fraction of the time, which matters with K·N
+    /// candidates.
     public static var synthesisDefaults: SynthesisOptions {
         var s = SynthesisOptions()
         s.refineIterations = 1
