@@ -60,6 +60,27 @@ final class PatchSynthesisTests: XCTestCase {
         XCTAssertGreaterThan(differing, v1.pixels.count / 10, "different seeds with noise should give different images")
     }
 
+    func testPreparedExemplarGivesTheSameBytesAsSynthesize() throws {
+        // Edit settings with the levels shifted down so this 96x96 image
+        // also takes the vote-only finest level and the capped search.
+        let img = try DecoderFixtures.photo("kodim23-96.png")
+        var o = Variation.synthesisDefaults
+        o.refinePixels = 24 * 24
+        o.noise = 0.75
+        let ex = [WeightedExemplar(img)]
+        let prepared = try PatchSynthesis.prepare(exemplars: ex, width: 96, height: 96, known: nil, mask: nil, options: o)
+        var outputs: [[UInt8]] = []
+        for seed: UInt64 in [1, 2] {
+            o.seed = seed
+            let direct = try PatchSynthesis.synthesize(exemplars: ex, width: 96, height: 96, known: nil, mask: nil,
+                                                       options: o, progress: nil)
+            XCTAssertEqual(try prepared.run(seed: seed, noise: 0.75, threads: 1).pixels, direct.pixels)
+            XCTAssertEqual(try prepared.run(seed: seed, noise: 0.75, threads: 3).pixels, direct.pixels)
+            outputs.append(direct.pixels)
+        }
+        XCTAssertNotEqual(outputs[0], outputs[1])
+    }
+
     func testPlantedPeriodicTextureIsCompleted() throws {
         // The only consistent fill of a hole in an exactly periodic texture is
         // the texture itself, so the answer is known pixel for pixel.

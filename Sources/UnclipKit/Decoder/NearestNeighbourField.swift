@@ -54,11 +54,15 @@ struct NearestNeighbourField {
 enum PatchMatch {
     /// SSD between the target patch at corner `ti` and the source patch at
     /// corner `si`, over all channels; stops as soon as it exceeds `bound`
-    /// (the caller only wants to know whether it beats its best).
+    /// (the caller only wants to know whether it beats its best), checked
+    /// after every row: most candidates lose within a row or two. Rows are read four floats at a time, the last
+    /// chunk overlapping the previous one with the overlap masked out, so
+    /// nothing past a row's end is read and no scalar tail loop is needed.
     @inline(__always)
     static func ssd(_ t: UnsafePointer<Float>, tw: Int, tPlane: Int, ti: Int,
                     _ s: UnsafePointer<Float>, sw: Int, sPlane: Int, si: Int,
                     patch p: Int, channels: Int, bound: Float) -> Float {
+        if p == 7 { return ssd7(t, tw: tw, tPlane: tPlane, ti: ti, s, sw: sw, sPlane: sPlane, si: si, channels: channels, bound: bound) }
         var d: Float = 0
         for c in 0..<channels {
             var tp = t + c * tPlane + ti
@@ -72,6 +76,28 @@ enum PatchMatch {
                 d += row
                 if d >= bound { return d }
                 tp += tw; sp += sw
+            }
+        }
+        return d
+    }
+
+    /// `ssd` for the default 7×7 patch: lanes 0–3 and 3–6 of each row, lane 3 counted once.
+    @inline(__always)
+    static func ssd7(_ t: UnsafePointer<Float>, tw: Int, tPlane: Int, ti: Int,
+                     _ s: UnsafePointer<Float>, sw: Int, sPlane: Int, si: Int,
+                     channels: Int, bound: Float) -> Float {
+        let tail = SIMD4<Float>(0, 1, 1, 1)
+        var d: Float = 0
+        for c in 0..<channels {
+            var tp = UnsafeRawPointer(t + c * tPlane + ti)
+            var sp = UnsafeRawPointer(s + c * sPlane + si)
+            for _ in 0..<7 {
+                let a = tp.loadUnaligned(as: SIMD4<Float>.self) - sp.loadUnaligned(as: SIMD4<Float>.self)
+                let b = (tp.loadUnaligned(fromByteOffset: 12, as: SIMD4<Float>.self)
+                         - sp.loadUnaligned(fromByteOffset: 12, as: SIMD4<Float>.self)) * tail
+                d += (a * a + b * b).sum()
+                if d >= bound { return d }
+                tp += tw * 4; sp += sw * 4
             }
         }
         return d
@@ -94,7 +120,7 @@ enum PatchMatch {
     /// bands searched in parallel; propagation stays inside a band so a band
     /// never reads what another is writing.
     static func improve(_ nnf: inout NearestNeighbourField, target: FloatImage, atlas: SourceAtlas,
-                        iterations: Int, seed: UInt64, stream: UInt64, threads: Int) {
+                        iterations: Int, maxRadius radiusCap: Int? = nil, seed: UInt64, stream: UInt64, threads: Int) {
         let p = nnf.patch, C = target.channels
         let tw = target.width, tPlane = target.planeSize
         let sw = atlas.width, sh = atlas.height, sPlane = atlas.image.planeSize
@@ -102,7 +128,7 @@ enum PatchMatch {
         let bands = RowBands.bands(rows: max(0, nnf.cornerRows), height: NearestNeighbourField.bandRows)
         let list = atlas.validList
         guard !list.isEmpty, cols > 0 else { return }
-        let maxRadius = max(sw, sh)
+        let maxRadius = min(max(sw, sh), radiusCap ?? Int.max)
         target.data.withUnsafeBufferPointer { tBuf in
         atlas.image.data.withUnsafeBufferPointer { sBuf in
         atlas.valid.withUnsafeBufferPointer { valid in

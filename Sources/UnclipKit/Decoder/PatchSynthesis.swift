@@ -10,6 +10,16 @@ public struct SynthesisOptions: Sendable {
     /// those levels only sharpen detail the coarser ones already placed.
     public var refineIterations = 2
     public var refinePixels = 256 * 256
+    /// Largest random-search radius at those levels, in pixels (0: the
+    /// whole exemplar). The carried-up field already places every patch
+    /// within a pixel or two of its match there; a wide search mostly
+    /// costs distances that never win.
+    public var refineSearchRadius = 0
+    /// Rounds at levels with more than 4·`refinePixels` pixels to
+    /// regenerate. 0 votes the carried-up field there without searching
+    /// (GPNN-style: at that scale the search only moves patches by a pixel,
+    /// which the vote's averaging hides anyway).
+    public var fineIterations = 1
     /// PatchMatch rounds per EM round (the first round at the coarsest level does more).
     public var searchIterations = 1
     /// Smaller side of the coarsest pyramid level, in pixels.
@@ -78,6 +88,16 @@ public enum PatchSynthesis {
     /// inpainting). The result is RGB.
     public static func synthesize(exemplars: [WeightedExemplar], width: Int, height: Int, known: Image?, mask: [Float]?,
                                   options: SynthesisOptions, progress: Progress?) throws -> Image {
+        try prepare(exemplars: exemplars, width: width, height: height, known: known, mask: mask, options: options)
+            .run(seed: options.seed, noise: options.noise, threads: options.threads, progress: progress)
+    }
+
+    /// The seed-independent part of `synthesize` (validation, pyramids,
+    /// source atlases), to run several seeds from: a variation's candidates
+    /// share one exemplar, so building its pyramid once saves that work
+    /// per candidate. `options.seed`, `.noise` and `.threads` are ignored.
+    public static func prepare(exemplars: [WeightedExemplar], width: Int, height: Int, known: Image?, mask: [Float]?,
+                               options: SynthesisOptions) throws -> PreparedSynthesis {
         let p = options.patchSize
         guard p >= 3 && p % 2 == 1 else { throw UnclipError.usage("patch size must be odd and at least 3, not \(p)") }
         guard width >= p && height >= p else {
@@ -112,16 +132,30 @@ public enum PatchSynthesis {
         guard engine.hasSourcePatches else {
             throw UnclipError.badInput("no usable \(p)x\(p) patch to copy from: the exemplars are too small or entirely masked")
         }
-        let result = engine.run(progress: progress)
+        return PreparedSynthesis(engine: engine)
+    }
+}
+
+/// Exemplar pyramids ready for synthesis (`PatchSynthesis.prepare`).
+public struct PreparedSynthesis: Sendable {
+    fileprivate let engine: Engine
+
+    /// The synthesis `PatchSynthesis.synthesize` makes with this seed,
+    /// noise and thread count: byte-identical to it.
+    public func run(seed: UInt64, noise: Float, threads: Int, progress: Progress? = nil) throws -> Image {
+        guard threads >= 1 else { throw UnclipError.usage("threads must be at least 1") }
+        var e = engine
+        e.options.seed = seed; e.options.noise = noise; e.options.threads = threads
+        let result = e.run(progress: progress)
+        let (w, h) = e.levels[0]
         // Drop the texture-feature channels.
-        return FloatImage(width: width, height: height, channels: 3,
-                          data: Array(result.data[0..<(3 * width * height)])).image()
+        return FloatImage(width: w, height: h, channels: 3, data: Array(result.data[0..<(3 * w * h)])).image()
     }
 }
 
 /// One synthesis run: the pyramids and the level loop.
-private struct Engine {
-    let options: SynthesisOptions
+private struct Engine: Sendable {
+    var options: SynthesisOptions
     var levels: [(w: Int, h: Int)]
     /// Per level, finest first.
     var knownLevels: [FloatImage?] = []
@@ -229,8 +263,18 @@ private struct Engine {
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             // Levels far above the working scale only sharpen what the
             // coarser ones placed: one round there, a few just above it.
-            let rounds = holePixels > 4 * options.refinePixels ? 1
+            let rounds = holePixels > 4 * options.refinePixels ? options.fineIterations
                 : holePixels > options.refinePixels ? options.refineIterations : options.emIterations
+            let radius = holePixels > options.refinePixels && options.refineSearchRadius > 0 ? options.refineSearchRadius : nil
+            if rounds <= 0 && l < L - 1 {
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
+                                   seed: options.seed, stream: stream, threads: options.threads)
+                PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                 sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness,
+                                 channels: l == 0 ? 3 : nil, threads: options.threads)
+                coarserNNF = nnf
+                continue
+            }
             for it in 0..<max(1, rounds) {
                 var searches = options.searchIterations
                 if l == L - 1 && it == 0 { searches = max(searches, 4) }
@@ -242,11 +286,12 @@ private struct Engine {
                                      sharpness: options.voteSharpness, threads: options.threads)
                 }
                 stream += 1
-                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches,
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
                                    seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness, threads: options.threads)
+                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
+                                 channels: last ? 3 : nil, threads: options.threads)
             }
             coarserNNF = nnf
         }

@@ -3,7 +3,7 @@ import Foundation
 /// One pyramid level's exemplars stacked vertically into a single raster,
 /// so that a nearest-neighbour field entry is one integer (an atlas pixel
 /// index) whichever exemplar it points into.
-struct SourceAtlas {
+struct SourceAtlas: Sendable {
     let patch: Int
     /// [C, H, W]: exemplars top to bottom, left-aligned, zero-padded.
     let image: FloatImage
