@@ -195,6 +195,13 @@ def main():
         cv2.imwrite(os.path.join(a.out, "contact.png"),
                     cv2.cvtColor(np.concatenate(sheet, axis=0), cv2.COLOR_RGB2BGR))
         print(f"\ncontact sheet: {os.path.join(a.out, 'contact.png')} (columns: original, mask, {', '.join(methods)})")
+        # A reduced copy of the first rows for the README's gallery (committed).
+        small = np.concatenate(sheet[:3], axis=0)
+        h, w = small.shape[:2]
+        small = cv2.resize(small, (1400, h * 1400 // w), interpolation=cv2.INTER_AREA)
+        os.makedirs(os.path.join(HERE, "sheets"), exist_ok=True)
+        cv2.imwrite(os.path.join(HERE, "sheets", "inpaint.jpg"), cv2.cvtColor(small, cv2.COLOR_RGB2BGR),
+                    [cv2.IMWRITE_JPEG_QUALITY, 80])
 
 
 if __name__ == "__main__":
