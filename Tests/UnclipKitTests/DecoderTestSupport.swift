@@ -3,14 +3,7 @@ import UnclipKit
 
 /// Small deterministic images and masks for the decoder tests.
 enum DecoderFixtures {
-    static let root: URL = {
-        var u = URL(fileURLWithPath: #filePath)
-        while u.path != "/" {
-            u = u.deletingLastPathComponent()
-            if FileManager.default.fileExists(atPath: u.appendingPathComponent("Package.swift").path) { break }
-        }
-        return u.appendingPathComponent("Fixtures/decoder")
-    }()
+    static var root: URL { KitFixtures.root.appendingPathComponent("decoder") }
 
     /// Real photo crops (96×96 RGB, Kodak).
     static func photo(_ name: String) throws -> Image {
