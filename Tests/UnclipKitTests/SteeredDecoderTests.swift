@@ -34,7 +34,7 @@ final class SteeredDecoderTests: XCTestCase {
         let picked = try d.select(candidates: cands, target: [1, 0, 0], keep: 2, minDistance: nil)
         XCTAssertEqual(picked.map(\.image), [cands[1], cands[2]])
         XCTAssertGreaterThan(picked[0].score, picked[1].score)
-        XCTAssertEqual(picked[0].score, SteeredDecoder.cosine(try e.embed(images: [cands[1]])[0], [1, 0, 0]), accuracy: 1e-6)
+        XCTAssertEqual(picked[0].score, Float(Slerp.cosine(try e.embed(images: [cands[1]])[0], [1, 0, 0])), accuracy: 1e-6)
         XCTAssertTrue(d.isSteering)
     }
 

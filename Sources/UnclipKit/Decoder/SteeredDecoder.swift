@@ -28,27 +28,17 @@ public final class SteeredDecoder {
         guard embeddings.allSatisfy({ $0.count == target.count }) else {
             throw UnclipError.usage("target embedding has \(target.count) dimensions, \(embedder.modelName) makes \(embeddings.first?.count ?? 0)")
         }
-        let scores = embeddings.map { SteeredDecoder.cosine($0, target) }
+        let scores = embeddings.map { Float(Slerp.cosine($0, target)) }
         // Stable: ties keep the earlier seed.
         let order = scores.indices.sorted { scores[$0] > scores[$1] || (scores[$0] == scores[$1] && $0 < $1) }
         var chosen: [Int] = []
         for i in order where chosen.count < keep {
-            if let minDistance, chosen.contains(where: { 1 - SteeredDecoder.cosine(embeddings[$0], embeddings[i]) < minDistance }) {
+            if let minDistance, chosen.contains(where: { 1 - Float(Slerp.cosine(embeddings[$0], embeddings[i])) < minDistance }) {
                 continue
             }
             chosen.append(i)
         }
         for i in order where chosen.count < keep && !chosen.contains(i) { chosen.append(i) }
         return chosen.map { (candidates[$0], scores[$0]) }
-    }
-
-    /// Cosine similarity (0 when either vector is zero).
-    public static func cosine(_ a: [Float], _ b: [Float]) -> Float {
-        var dot: Double = 0, na: Double = 0, nb: Double = 0
-        for i in 0..<min(a.count, b.count) {
-            dot += Double(a[i]) * Double(b[i]); na += Double(a[i]) * Double(a[i]); nb += Double(b[i]) * Double(b[i])
-        }
-        guard na > 0 && nb > 0 else { return 0 }
-        return Float(dot / (na * nb).squareRoot())
     }
 }

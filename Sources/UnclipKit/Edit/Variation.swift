@@ -108,7 +108,7 @@ public enum Variation {
             let rest = candidates.indices.filter { !used.contains($0) }
             if !rest.isEmpty {
                 let z = try embedder.embed(images: rest.map { candidates[$0].image })
-                for (j, k) in rest.enumerated() { candidates[k].score = SteeredDecoder.cosine(z[j], target) }
+                for (j, k) in rest.enumerated() { candidates[k].score = Float(Slerp.cosine(z[j], target)) }
             }
         }
         return Result(outputs: outputs, candidates: candidates)
