@@ -10,6 +10,27 @@ enum CLIPModelFixtures {
 
     static let clipModels = ["tiny-gelu", "tiny-quickgelu-f16"]
 
+    /// Cosine ≥ 0.99999 and max |Δ| ≤ 1e-4 per embedding, and unit length.
+    static func assertParity(_ ours: [[Float]], _ ref: [[Float]], _ label: String,
+                      file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.count, ref.count, label, file: file, line: line)
+        var worstCos = 1.0, worstDiff: Float = 0
+        defer { print(String(format: "parity %@: 1 - min cosine %.1e, max abs diff %.2e", label, 1 - worstCos, worstDiff)) }
+        for (i, (a, b)) in zip(ours, ref).enumerated() {
+            XCTAssertEqual(a.count, b.count, "\(label)[\(i)] dimension", file: file, line: line)
+            var dot = 0.0, na = 0.0, nb = 0.0, maxDiff: Float = 0
+            for (x, y) in zip(a, b) {
+                dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y)
+                maxDiff = max(maxDiff, abs(x - y))
+            }
+            let cos = dot / (na.squareRoot() * nb.squareRoot())
+            worstCos = min(worstCos, cos); worstDiff = max(worstDiff, maxDiff)
+            XCTAssertEqual(na, 1, accuracy: 1e-5, "\(label)[\(i)] is not unit length", file: file, line: line)
+            XCTAssertGreaterThanOrEqual(cos, 0.99999, "\(label)[\(i)] cosine", file: file, line: line)
+            XCTAssertLessThanOrEqual(maxDiff, 1e-4, "\(label)[\(i)] max abs diff", file: file, line: line)
+        }
+    }
+
     /// The transformers outputs saved by Fixtures/reference/make_clip_fixtures.py.
     struct Reference {
         let st: SafeTensors

@@ -10,34 +10,13 @@ final class CLIPParityTests: XCTestCase {
         try CLIPModel(directory: CLIPModelFixtures.url("clip/\(name)"))
     }
 
-    /// Cosine ≥ 0.99999 and max |Δ| ≤ 1e-4 per embedding, and unit length.
-    func assertParity(_ ours: [[Float]], _ ref: [[Float]], _ label: String,
-                      file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(ours.count, ref.count, label, file: file, line: line)
-        var worstCos = 1.0, worstDiff: Float = 0
-        defer { print(String(format: "parity %@: 1 - min cosine %.1e, max abs diff %.2e", label, 1 - worstCos, worstDiff)) }
-        for (i, (a, b)) in zip(ours, ref).enumerated() {
-            XCTAssertEqual(a.count, b.count, "\(label)[\(i)] dimension", file: file, line: line)
-            var dot = 0.0, na = 0.0, nb = 0.0, maxDiff: Float = 0
-            for (x, y) in zip(a, b) {
-                dot += Double(x) * Double(y); na += Double(x) * Double(x); nb += Double(y) * Double(y)
-                maxDiff = max(maxDiff, abs(x - y))
-            }
-            let cos = dot / (na.squareRoot() * nb.squareRoot())
-            worstCos = min(worstCos, cos); worstDiff = max(worstDiff, maxDiff)
-            XCTAssertEqual(na, 1, accuracy: 1e-5, "\(label)[\(i)] is not unit length", file: file, line: line)
-            XCTAssertGreaterThanOrEqual(cos, 0.99999, "\(label)[\(i)] cosine", file: file, line: line)
-            XCTAssertLessThanOrEqual(maxDiff, 1e-4, "\(label)[\(i)] max abs diff", file: file, line: line)
-        }
-    }
-
     func testImageTowerMatchesTransformers() throws {
         for name in CLIPModelFixtures.clipModels {
             let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let shape = try ref.shape("pixels")
             XCTAssertEqual(Array(shape.dropFirst()), [3, model.inputResolution, model.inputResolution])
             let ours = try model.embed(pixels: try ref.floats("pixels"), count: shape[0])
-            assertParity(ours, try ref.rows("image_embeds"), "\(name) image")
+            CLIPModelFixtures.assertParity(ours, try ref.rows("image_embeds"), "\(name) image")
         }
     }
 
@@ -46,7 +25,7 @@ final class CLIPParityTests: XCTestCase {
             let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let n = try ref.shape("file_pixels")[0]
             let ours = try model.embed(pixels: try ref.floats("file_pixels"), count: n)
-            assertParity(ours, try ref.rows("file_embeds"), "\(name) file images")
+            CLIPModelFixtures.assertParity(ours, try ref.rows("file_embeds"), "\(name) file images")
         }
     }
 
@@ -67,9 +46,9 @@ final class CLIPParityTests: XCTestCase {
             let model = try load(name), ref = try CLIPModelFixtures.reference(name)
             let expected = try ref.rows("text_embeds")
             // Unpadded, as the tokenizer produces them, and EOS-padded as the reference ran them.
-            assertParity(try model.embed(tokenIDs: try ref.ids("input_ids", lengthsKey: "text_lengths")), expected, "\(name) text")
-            assertParity(try model.embed(tokenIDs: try ref.ids("input_ids", lengthsKey: nil)), expected, "\(name) padded text")
-            assertParity(try model.embed(tokenIDs: try ref.ids("caption_ids", lengthsKey: "caption_lengths")),
+            CLIPModelFixtures.assertParity(try model.embed(tokenIDs: try ref.ids("input_ids", lengthsKey: "text_lengths")), expected, "\(name) text")
+            CLIPModelFixtures.assertParity(try model.embed(tokenIDs: try ref.ids("input_ids", lengthsKey: nil)), expected, "\(name) padded text")
+            CLIPModelFixtures.assertParity(try model.embed(tokenIDs: try ref.ids("caption_ids", lengthsKey: "caption_lengths")),
                          try ref.rows("caption_embeds"), "\(name) captions")
         }
     }
