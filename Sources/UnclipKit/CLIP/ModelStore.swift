@@ -65,11 +65,7 @@ public enum ModelStore {
         if let env = ProcessInfo.processInfo.environment["UNCLIP_MODEL"], !env.isEmpty {
             return try resolve(env, source: "UNCLIP_MODEL")
         }
-        let dir = directory(for: defaultModelName)
-        if FileManager.default.fileExists(atPath: dir.path) {
-            try check(dir, label: "model \(defaultModelName) (\(dir.path))")
-            return dir
-        }
+        if let dir = try installed(defaultModelName) { return dir }
         throw UnclipError.model(
             "no CLIP model installed: run `unclip model pull \(defaultModelName)` (about 600 MB, into \(root.path)), "
                 + "or give --model DIR or set UNCLIP_MODEL to a directory with config.json and model.safetensors")
@@ -89,16 +85,20 @@ public enum ModelStore {
             return url
         }
         if isHubName(value) {
-            let dir = directory(for: value)
-            if FileManager.default.fileExists(atPath: dir.path) {
-                try check(dir, label: "model \(value) (\(dir.path))")
-                return dir
-            }
+            if let dir = try installed(value) { return dir }
             throw UnclipError.model(
                 "\(source) \(value): no such directory and no such model in \(root.path): "
                     + "run `unclip model pull \(value)` to install it, or see `unclip model list`")
         }
         throw UnclipError.model("\(source) \(value): no such directory")
+    }
+
+    /// The store's folder for hub name `name`, checked, or nil when it is not installed.
+    private static func installed(_ name: String) throws -> URL? {
+        let dir = directory(for: name)
+        guard FileManager.default.fileExists(atPath: dir.path) else { return nil }
+        try check(dir, label: "model \(name) (\(dir.path))")
+        return dir
     }
 
     /// Refuses a directory missing the files image encoding needs, naming them.
