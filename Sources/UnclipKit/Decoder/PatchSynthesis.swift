@@ -238,7 +238,7 @@ private struct Engine: Sendable {
                                             active: NearestNeighbourField.activeCorners(mask: hole, width: w, height: h, patch: p))
             var rng = SplitMix64(seed: options.seed, stream: 0xC0A25E, UInt64(l))
             if l == L - 1 {
-                current = initialGuess(width: w, height: h, known: known, hole: hole, rng: &rng)
+                current = initialGuess(width: w, height: h, known: known, hole: hole, atlas: atlas, rng: &rng)
             } else {
                 // Enlarge the previous result for the distances, then carry the
                 // coarser field up: its matches, scaled, place texture at this level.
@@ -314,13 +314,16 @@ private struct Engine: Sendable {
         return out
     }
 
-    /// The coarsest level's starting point: a smooth fill of the hole from
-    /// its surroundings, or the weighted blend of the exemplars, plus GPNN
-    /// noise on the pixels to regenerate.
-    func initialGuess(width w: Int, height h: Int, known: FloatImage?, hole: [Float], rng: inout SplitMix64) -> FloatImage {
+    /// The coarsest level's starting point: the hole filled ring by ring
+    /// from its surroundings (onion peel), or the weighted blend of the
+    /// exemplars, plus GPNN noise on the pixels to regenerate.
+    func initialGuess(width w: Int, height h: Int, known: FloatImage?, hole: [Float], atlas: SourceAtlas,
+                      rng: inout SplitMix64) -> FloatImage {
         var base: FloatImage
         if let known {
+            // The smooth fill stays where the peel leaves a pixel without a match.
             base = ImagePyramid.pullPushFill(known, trust: hole.map { 1 - $0 })
+            OnionPeel.fill(&base, hole: hole, atlas: atlas, seed: options.seed, threads: options.threads)
         } else {
             base = FloatImage(width: w, height: h, channels: blendInit[0].channels)
             let total = weights.reduce(0, +)
