@@ -41,4 +41,23 @@ struct CLIPEncoderLayer: @unchecked Sendable {
         fc1.forward(work.h.data, rows: rows, into: work.mlp.data, activation: activation)   // [rows, M]
         fc2.forward(work.mlp.data, rows: rows, into: x, accumulate: true)                  // [rows, D]
     }
+
+    /// The block for the first token of each sequence only: returns those
+    /// rows [S, D] of what `forward` would leave in x. Every token still
+    /// serves as a key and value, but the queries, the output projection
+    /// and the MLP (five sixths of the block's work) run on S rows instead
+    /// of all of them. x is left as the block's input.
+    func forwardFirstTokens(_ x: UnsafePointer<Float>, lengths: [Int], work: Workspace) -> Tensor {
+        let rows = lengths.reduce(0, +), d = norm1.weight.count
+        let first = Tensor(shape: [lengths.count, d])   // [S, D]
+        var r = 0
+        for (s, t) in lengths.enumerated() { first.row(s).update(from: x + r * d, count: d); r += t }
+        norm1.forward(x, rows: rows, into: work.h.data)
+        attention.forwardFirstTokens(work.h.data, residual: first.data, lengths: lengths, work: work.attention)
+        let s = lengths.count
+        norm2.forward(first.data, rows: s, into: work.h.data)
+        fc1.forward(work.h.data, rows: s, into: work.mlp.data, activation: activation)   // [S, M]
+        fc2.forward(work.mlp.data, rows: s, into: first.data, accumulate: true)          // [S, D]
+        return first
+    }
 }

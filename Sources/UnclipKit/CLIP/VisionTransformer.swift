@@ -70,10 +70,16 @@ public final class VisionTransformer: @unchecked Sendable {
 
         let lengths = [Int](repeating: t, count: batch)
         let work = CLIPEncoderLayer.Workspace(rows: rows, width: d, mlpWidth: config.tower.intermediateSize, maxLength: t)
-        for layer in layers { layer.forward(x.data, lengths: lengths, work: work) }
-
-        let pooled = Tensor(shape: [batch, d])   // [B, D] class tokens
-        for b in 0..<batch { postNorm.forward(x.row(b * t), rows: 1, into: pooled.row(b)) }
+        for layer in layers.dropLast() { layer.forward(x.data, lengths: lengths, work: work) }
+        // Only the class token is pooled, so the last block runs for it alone.
+        let pooled: Tensor   // [B, D]
+        if let last = layers.last {
+            pooled = last.forwardFirstTokens(x.data, lengths: lengths, work: work)
+        } else {
+            pooled = Tensor(shape: [batch, d])
+            for b in 0..<batch { pooled.row(b).update(from: x.row(b * t), count: d) }
+        }
+        postNorm.forward(pooled.data, rows: batch, into: pooled.data)
         return projection(pooled)                // [B, Pdim]
     }
 }

@@ -71,6 +71,44 @@ public struct Attention: @unchecked Sendable {
         out.forward(work.ctx, rows: rows, into: x, accumulate: true)
     }
 
+    /// Only the first token of each sequence attends: xFirst[S, D] (those
+    /// tokens' residual rows, gathered) += Attention(h)[first rows]·W_outᵀ +
+    /// b_out, with keys and values from all of h[rows, D]. For a tower
+    /// whose output is the first token alone (CLIP's image tower pools the
+    /// class token), the last layer needs nothing else.
+    public func forwardFirstTokens(_ h: UnsafePointer<Float>, residual xFirst: UnsafeMutablePointer<Float>,
+                                   lengths: [Int], work: Workspace) {
+        precondition(!causal, "a causal first token attends only to itself")
+        let d = width, dh = d / heads, seqs = lengths.count
+        let rows = lengths.reduce(0, +)
+        k.forward(h, rows: rows, into: work.k)   // [rows, D]
+        v.forward(h, rows: rows, into: work.v)   // [rows, D]
+        var starts: [Int] = []
+        var start = 0
+        for t in lengths { starts.append(start); start += t }
+        // The first rows of h, gathered into the ctx buffer, which is free until the heads write it.
+        for (s, r) in starts.enumerated() { (work.ctx + s * d).update(from: h + r * d, count: d) }
+        q.forward(work.ctx, rows: seqs, into: work.q)   // [S, D]
+        let scale = 1 / Float(dh).squareRoot()
+        let items = seqs * heads
+        let parts = max(1, min(work.threads, items))
+        let body = { (part: Int) in
+            let sc = work.scores + part * work.maxLength * work.maxLength   // [1, t]
+            for item in (items * part / parts)..<(items * (part + 1) / parts) {
+                let seq = item / heads, hd = item % heads
+                let t = lengths[seq], base = starts[seq] * d + hd * dh
+                let qs = work.q + seq * d + hd * dh   // [1, dh]
+                BLAS.gemm(m: 1, n: t, k: dh, alpha: scale, a: qs, lda: d, b: work.k + base, ldb: d, transB: true,
+                          beta: 0, c: sc, ldc: t)
+                softmaxRows(sc, rows: 1, cols: t)
+                BLAS.gemm(m: 1, n: dh, k: t, a: sc, lda: t, b: work.v + base, ldb: d, transB: false,
+                          beta: 0, c: work.ctx + seq * d + hd * dh, ldc: d)
+            }
+        }
+        if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        out.forward(work.ctx, rows: seqs, into: xFirst, accumulate: true)   // [S, D]
+    }
+
     /// Row-wise softmax of s[rows, cols] in place; with `causal`, entries
     /// j > i get weight 0 (the -inf mask of the reference).
     private func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
