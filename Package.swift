@@ -14,9 +14,11 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // The few-row GEMM kernel (AVX2/FMA, chosen at run time).
+        .target(name: "CKernels"),
         .target(
             name: "UnclipKit",
-            dependencies: ["CPNG", "CJPEG", "CBLAS"],
+            dependencies: ["CPNG", "CJPEG", "CBLAS", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

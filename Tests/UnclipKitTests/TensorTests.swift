@@ -21,6 +21,37 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    func testLinearAtEveryTileEdgeAndBothGEMMPaths() {
+        // Few rows (≤ 64) with K a multiple of 8 take the in-place kernel,
+        // whose 3-row × 4-feature tiles leave remainders of every size; more
+        // rows, or another K, take sgemm. Each shape against the formula,
+        // with a residual to accumulate onto, at one and two threads.
+        let old = BLAS.threads
+        defer { BLAS.threads = old }
+        for (n, i, o) in [(1, 64, 130), (2, 16, 5), (3, 8, 7), (4, 24, 9), (5, 32, 66), (50, 96, 131), (64, 40, 3),
+                          (65, 64, 70), (7, 12, 6)] {
+            let x = random(n * i), w = random(o * i), b = random(o), r0 = random(n * o)
+            let lin = Linear(weight: Tensor(shape: [o, i], values: w), bias: Tensor(shape: [o], values: b))
+            var outputs: [[Float]] = []
+            for threads in [1, 2] {
+                BLAS.threads = threads
+                let y = Tensor(shape: [n, o], values: r0)
+                let xt = Tensor(shape: [n, i], values: x)
+                lin.forward(xt.data, rows: n, into: y.data, accumulate: true)
+                let got = y.toArray()
+                for r in 0..<n {
+                    for c in 0..<o {
+                        var s = Double(r0[r * o + c]) + Double(b[c])
+                        for k in 0..<i { s += Double(x[r * i + k]) * Double(w[c * i + k]) }
+                        XCTAssertEqual(Double(got[r * o + c]), s, accuracy: 1e-4, "\(n)x\(i)->\(o) at [\(r), \(c)]")
+                    }
+                }
+                outputs.append(got)
+            }
+            XCTAssertEqual(outputs[0], outputs[1], "\(n)x\(i)->\(o): the thread count changed the result")
+        }
+    }
+
     func testActivationsMatchTheirDefinitions() {
         // 67 columns: the vectorised path (8 lanes) and its scalar tail both run; values reach ±40.
         let cols = 67
