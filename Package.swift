@@ -14,7 +14,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // The few-row GEMM kernel (AVX2/FMA, chosen at run time).
+        // C kernels for what Swift cannot reach: AVX2/FMA and SHA instructions, chosen at run time.
         .target(name: "CKernels"),
         .target(
             name: "UnclipKit",

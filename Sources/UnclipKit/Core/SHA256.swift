@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// SHA-256 (FIPS 180-4). Embedding files record the hash of their source and
@@ -20,16 +21,22 @@ public struct SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
-    public init() {}
+    /// Whether whole blocks go to the CPU's SHA instructions.
+    private let useHardware: Bool
+
+    /// `hardware: false` keeps to the portable rounds even on a CPU with
+    /// SHA instructions (the tests compare the two).
+    public init(hardware: Bool = true) { useHardware = hardware && Self.hardware }
 
     public mutating func update(_ data: UnsafeRawBufferPointer) {
         length += UInt64(data.count)
         var i = 0
         if !buffer.isEmpty {
             while i < data.count && buffer.count < 64 { buffer.append(data[i]); i += 1 }
-            if buffer.count == 64 { buffer.withUnsafeBytes { block($0.baseAddress!) }; buffer.removeAll(keepingCapacity: true) }
+            if buffer.count == 64 { buffer.withUnsafeBytes { blocks($0.baseAddress!, count: 1) }; buffer.removeAll(keepingCapacity: true) }
         }
-        while i + 64 <= data.count { block(data.baseAddress! + i); i += 64 }
+        let whole = (data.count - i) / 64
+        if whole > 0 { blocks(data.baseAddress! + i, count: whole); i += 64 * whole }
         while i < data.count { buffer.append(data[i]); i += 1 }
     }
 
@@ -48,8 +55,21 @@ public struct SHA256 {
         return out
     }
 
+    private static let hardware = ck_sha256_available() != 0
+
+    private mutating func blocks(_ p: UnsafeRawPointer, count: Int) {
+        if useHardware {
+            h.withUnsafeMutableBufferPointer { ck_sha256_blocks($0.baseAddress!, p.assumingMemoryBound(to: UInt8.self), count) }
+            return
+        }
+        for b in 0..<count { block(p + 64 * b) }
+    }
+
     private mutating func block(_ p: UnsafeRawPointer) {
-        var w = [UInt32](repeating: 0, count: 64)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { block(p, schedule: $0) }
+    }
+
+    private mutating func block(_ p: UnsafeRawPointer, schedule w: UnsafeMutableBufferPointer<UInt32>) {
         for t in 0..<16 {
             w[t] = UInt32(p.load(fromByteOffset: 4 * t, as: UInt8.self)) << 24 | UInt32(p.load(fromByteOffset: 4 * t + 1, as: UInt8.self)) << 16
                 | UInt32(p.load(fromByteOffset: 4 * t + 2, as: UInt8.self)) << 8 | UInt32(p.load(fromByteOffset: 4 * t + 3, as: UInt8.self))
