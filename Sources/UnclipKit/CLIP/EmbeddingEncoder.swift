@@ -32,12 +32,11 @@ public struct EmbeddingEncoder {
 
     /// Decodes and embeds images as one batch, in order.
     public func encode(images inputs: [Input]) throws -> [EmbeddingFile] {
-        // Decoding, hashing and the exemplar are per-image and single-threaded
-        // (about a tenth of the work for 768×512 photos), so they run spread
-        // over the BLAS threads; the first failing input, in order, is reported.
-        // Each image is two tasks, decode + exemplar and the hash of its
-        // bytes, so that even a single image keeps two threads busy.
-        var decoded = [Result<(image: Image, exemplar: Image), Error>?](repeating: nil, count: inputs.count)
+        // Decoding and hashing are per-image and single-threaded, so they run
+        // spread over the BLAS threads, two tasks per image so that even a
+        // single image keeps two threads busy; the first failing input, in
+        // order, is reported.
+        var decoded = [Result<Image, Error>?](repeating: nil, count: inputs.count)
         var hashes = [String](repeating: "", count: inputs.count)
         let lock = NSLock()
         Parallel.rows(2 * inputs.count, minRows: 1) { range in
@@ -48,18 +47,19 @@ public struct EmbeddingEncoder {
                     lock.lock(); hashes[i] = h; lock.unlock()
                     continue
                 }
-                let r = Result { () throws -> (image: Image, exemplar: Image) in
-                    let image = try ImageCodec.decode(inputs[i].bytes, name: inputs[i].name, maxPixels: maxPixels).image
-                    return (image, Exemplar.make(image, maxSide: exemplarSize))
-                }
+                let r = Result { try ImageCodec.decode(inputs[i].bytes, name: inputs[i].name, maxPixels: maxPixels).image }
                 lock.lock(); decoded[i] = r; lock.unlock()
             }
         }
-        let items = try decoded.enumerated().map { i, r in
-            let (image, exemplar) = try r!.get()
-            return (image: image, hash: hashes[i], exemplar: exemplar)
+        let images = try decoded.map { try $0!.get() }
+        // The exemplars are stored, never embedded: they are made on a thread
+        // of their own while CLIP preprocesses (one thread per image) and runs,
+        // rather than before, on the one-image path's critical path.
+        let exemplars = ExemplarJob(images: images, maxSide: exemplarSize)
+        let vectors = try model.embed(images: images)
+        let items = zip(images, exemplars.wait()).enumerated().map { i, pair in
+            (image: pair.0, hash: hashes[i], exemplar: pair.1)
         }
-        let vectors = try model.embed(images: items.map(\.image))
         return zip(inputs, zip(items, vectors)).map { input, pair in
             let (item, v) = pair
             var extra = provenance
@@ -78,5 +78,23 @@ public struct EmbeddingEncoder {
                           source: text, sourceHash: SHA256.hex(Array(text.utf8)), resolution: model.inputResolution,
                           extra: provenance)
         }
+    }
+}
+
+/// Exemplars made in the background (`EmbeddingEncoder.encode(images:)`).
+private final class ExemplarJob: @unchecked Sendable {
+    private var made: [Image] = []
+    private let group = DispatchGroup()
+
+    init(images: [Image], maxSide: Int) {
+        DispatchQueue.global().async(group: group) { [self] in
+            made = images.map { Exemplar.make($0, maxSide: maxSide) }
+        }
+    }
+
+    /// The exemplars, in order, once made.
+    func wait() -> [Image] {
+        group.wait()
+        return made
     }
 }
