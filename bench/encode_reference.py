@@ -51,7 +51,7 @@ def bench_torch(model_dir, threads, images):
 
     encode(images[:1])  # warm-up (first-call allocations, page faults of the weights)
     lat = []
-    for _ in range(3):
+    for _ in range(7):
         t = time.perf_counter(); encode(images[:1]); lat.append(time.perf_counter() - t)
     def cpu():
         r = resource.getrusage(resource.RUSAGE_SELF)
