@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Large-photo check for `unclip inpaint`: a 4000x3000 image (Kodak images
-enlarged and tiled) with a small and a large hole; prints wall time and
-peak memory (from /usr/bin/time -v) and whether every pixel outside the mask
-was kept.
+enlarged and tiled) with a small and a large hole, and a 3000x64 strip with a
+2000x32 hole (a shape whose coarsest level is the whole strip); prints wall
+time and peak memory (from /usr/bin/time -v) and whether every pixel outside
+the mask was kept.
 
     python bench/large.py [--unclip .build/release/unclip]
 """
@@ -28,14 +29,17 @@ def main():
     tiles = [cv2.resize(cv2.imread(os.path.join(a.kodak, f"kodim{i:02d}.png")), (2000, 1500),
                         interpolation=cv2.INTER_CUBIC) for i in (1, 3, 5, 8)]
     img = np.concatenate([np.concatenate(tiles[:2], 1), np.concatenate(tiles[2:], 1)], 0)
-    path = os.path.join(tmp, "big.png")
-    cv2.imwrite(path, img)
+    strip = cv2.resize(cv2.imread(os.path.join(a.kodak, "kodim01.png"))[200:264], (3000, 64),
+                       interpolation=cv2.INTER_CUBIC)
     cases = {
-        "small hole 300x200": (slice(1400, 1600), slice(2600, 2900)),
-        "large hole 1200x800": (slice(600, 1400), slice(800, 2000)),
+        "4000x3000, small hole 300x200": (img, slice(1400, 1600), slice(2600, 2900)),
+        "4000x3000, large hole 1200x800": (img, slice(600, 1400), slice(800, 2000)),
+        "3000x64 strip, hole 2000x32": (strip, slice(16, 48), slice(500, 2500)),
     }
-    for name, (ys, xs) in cases.items():
-        mask = np.zeros(img.shape[:2], np.uint8)
+    for name, (image, ys, xs) in cases.items():
+        path = os.path.join(tmp, "in.png")
+        cv2.imwrite(path, image)
+        mask = np.zeros(image.shape[:2], np.uint8)
         mask[ys, xs] = 255
         mpath = os.path.join(tmp, "mask.png"); cv2.imwrite(mpath, mask)
         out = os.path.join(tmp, "out.png")
@@ -44,9 +48,8 @@ def main():
         wall = re.search(r"Elapsed \(wall clock\) time.*: (.*)", r.stderr).group(1)
         rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) / 1024
         res = cv2.imread(out)
-        exact = np.all(res[mask == 0] == img[mask == 0])
-        print(f"4000x3000, {name}: exit {r.returncode}, wall {wall}, peak RSS {rss:.0f} MiB, outside exact: {exact}")
-
+        exact = np.all(res[mask == 0] == image[mask == 0])
+        print(f"{name}: exit {r.returncode}, wall {wall}, peak RSS {rss:.0f} MiB, outside exact: {exact}")
 
 if __name__ == "__main__":
     main()

@@ -91,10 +91,18 @@ enum OnionPeel {
                         var i = stride > 1 ? rng.below(stride) : 0
                         while i < list.count { consider(Int(list[i])); i += stride }
                         if stride > 1 && best >= 0 {
-                            // The thinned search lands near the best; finish locally.
-                            let b0 = best
-                            for oy in -stride...stride {
-                                for ox in -stride...stride where ox != 0 || oy != 0 { consider(b0 + oy * W + ox) }
+                            // The thinned search lands near the best; finish with
+                            // a random search of halving radius around it (Barnes
+                            // et al. 2009, §3.2), a few draws per radius.
+                            let bx0 = best % W, by0 = best / W
+                            var radius = stride
+                            while radius >= 1 {
+                                for _ in 0..<3 {
+                                    let x = bx0 + rng.below(2 * radius + 1) - radius
+                                    let y = by0 + rng.below(2 * radius + 1) - radius
+                                    if x >= 0 && x < W && y >= 0 { consider(y * W + x) }
+                                }
+                                radius /= 2
                             }
                         }
                         out[k] = Int32(best)
