@@ -32,7 +32,7 @@ enum OnionPeel {
         // (-1: a known pixel), so that neighbours can continue the same
         // source region instead of restarting a collage at every pixel.
         var copiedFrom = [Int32](repeating: -1, count: w * h)
-        let stride = max(1, (missing * list.count + evaluationBudget - 1) / evaluationBudget)
+        let step = max(1, (missing * list.count + evaluationBudget - 1) / evaluationBudget)
 
         var frontier = border(filled, width: w, height: h)
         while !frontier.isEmpty {
@@ -88,14 +88,14 @@ enum OnionPeel {
                             }
                         }
                         var rng = SplitMix64(seed: seed, stream: 0x0A10, UInt64(b))
-                        var i = stride > 1 ? rng.below(stride) : 0
-                        while i < list.count { consider(Int(list[i])); i += stride }
-                        if stride > 1 && best >= 0 {
+                        var i = step > 1 ? rng.below(step) : 0
+                        while i < list.count { consider(Int(list[i])); i += step }
+                        if step > 1 && best >= 0 {
                             // The thinned search lands near the best; finish with
                             // a random search of halving radius around it (Barnes
                             // et al. 2009, §3.2), a few draws per radius.
                             let bx0 = best % W, by0 = best / W
-                            var radius = stride
+                            var radius = step
                             while radius >= 1 {
                                 for _ in 0..<3 {
                                     let x = bx0 + rng.below(2 * radius + 1) - radius

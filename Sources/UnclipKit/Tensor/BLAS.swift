@@ -49,11 +49,6 @@ public enum BLAS {
                     beta, c, Int32(ldc))
     }
 
-    /// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C with the N output columns
-    /// split into one contiguous block per thread, each a single-threaded
-    /// sgemm on B's rows for that block. Column blocks start at multiples of
-    /// 16 (the micro-kernel width) and depend only on N and the thread
-    /// count, so the result does too.
     /// Products with at most this many rows (one image's 50 tokens; a
     /// batch's class tokens) go to `ck_sgemm_nt`, which reads the weights in
     /// place instead of packing them per call as sgemm does: 14% faster at
@@ -64,6 +59,12 @@ public enum BLAS {
     static let smallRows = 64
     static let hasSmallKernel = ck_sgemm_nt_available() != 0
 
+    /// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C with the N output columns
+    /// split into one contiguous block per thread, each a single-threaded
+    /// sgemm on B's rows for that block. Column blocks start at multiples of
+    /// 16 (the micro-kernel width) and depend only on N and the thread
+    /// count, so the result does too. Few-row products go to `ck_sgemm_nt`
+    /// instead, whose results do not depend on the split at all.
     static func gemmSplit(m: Int, n: Int, k: Int,
                           a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int,
