@@ -38,36 +38,12 @@ public struct Attention: @unchecked Sendable {
     /// x[rows, D] += Attention(h[rows, D]) · W_outᵀ + b_out (residual folded in).
     public func forward(_ h: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>,
                  lengths: [Int], work: Workspace) {
-        let d = width, dh = d / heads
         let rows = lengths.reduce(0, +)
         q.forward(h, rows: rows, into: work.q)   // [rows, D]
         k.forward(h, rows: rows, into: work.k)   // [rows, D]
         v.forward(h, rows: rows, into: work.v)   // [rows, D]
-        let scale = 1 / Float(dh).squareRoot()
-        var starts: [Int] = []
-        var start = 0
-        for t in lengths { starts.append(start); start += t }
-        // Every (sequence, head) pair is independent and tiny (50×50×64 for
-        // ViT-B/32), so the pairs, not the products, are spread over the
-        // threads, each with its own scores buffer.
-        let items = lengths.count * heads
-        let parts = max(1, min(work.threads, items))
-        let body = { (part: Int) in
-            let s = work.scores + part * work.maxLength * work.maxLength   // [t, t]
-            for item in (items * part / parts)..<(items * (part + 1) / parts) {
-                let seq = item / heads, hd = item % heads
-                let t = lengths[seq], base = starts[seq] * d + hd * dh
-                let qs = work.q + base      // [t, dh], ld D
-                let ks = work.k + base      // [t, dh], ld D
-                let vs = work.v + base      // [t, dh], ld D
-                BLAS.gemm(m: t, n: t, k: dh, alpha: scale, a: qs, lda: d, b: ks, ldb: d, transB: true,
-                          beta: 0, c: s, ldc: t)
-                softmaxRows(s, rows: t, cols: t)
-                BLAS.gemm(m: t, n: dh, k: t, a: s, lda: t, b: vs, ldb: d, transB: false,
-                          beta: 0, c: work.ctx + base, ldc: d)
-            }
-        }
-        if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
+        let starts = Self.offsets(lengths)
+        attendHeads(lengths: lengths, keyStarts: starts, queryStarts: starts, queryCounts: lengths, work: work)
         out.forward(work.ctx, rows: rows, into: x, accumulate: true)
     }
 
@@ -79,34 +55,54 @@ public struct Attention: @unchecked Sendable {
     public func forwardFirstTokens(_ h: UnsafePointer<Float>, residual xFirst: UnsafeMutablePointer<Float>,
                                    lengths: [Int], work: Workspace) {
         precondition(!causal, "a causal first token attends only to itself")
-        let d = width, dh = d / heads, seqs = lengths.count
+        let d = width, seqs = lengths.count
         let rows = lengths.reduce(0, +)
         k.forward(h, rows: rows, into: work.k)   // [rows, D]
         v.forward(h, rows: rows, into: work.v)   // [rows, D]
-        var starts: [Int] = []
-        var start = 0
-        for t in lengths { starts.append(start); start += t }
+        let starts = Self.offsets(lengths)
         // The first rows of h, gathered into the ctx buffer, which is free until the heads write it.
         for (s, r) in starts.enumerated() { (work.ctx + s * d).update(from: h + r * d, count: d) }
         q.forward(work.ctx, rows: seqs, into: work.q)   // [S, D]
+        // Sequence s's one query is row s of q (and of ctx).
+        attendHeads(lengths: lengths, keyStarts: starts, queryStarts: Array(0..<seqs),
+                    queryCounts: [Int](repeating: 1, count: seqs), work: work)
+        out.forward(work.ctx, rows: seqs, into: xFirst, accumulate: true)   // [S, D]
+    }
+
+    /// Start row of each packed sequence.
+    private static func offsets(_ lengths: [Int]) -> [Int] {
+        var starts: [Int] = [], start = 0
+        for t in lengths { starts.append(start); start += t }
+        return starts
+    }
+
+    /// ctx[queries] = softmax(q·kᵀ/√dh)·v per sequence and head: sequence s
+    /// has keys and values at rows keyStarts[s] ..< + lengths[s] of work.k
+    /// and work.v, and queryCounts[s] queries at rows queryStarts[s] ..< of
+    /// work.q, whose results go to the same rows of work.ctx.
+    private func attendHeads(lengths: [Int], keyStarts: [Int], queryStarts: [Int], queryCounts: [Int], work: Workspace) {
+        let d = width, dh = d / heads
         let scale = 1 / Float(dh).squareRoot()
-        let items = seqs * heads
+        // Every (sequence, head) pair is independent and tiny (50×50×64 for
+        // ViT-B/32), so the pairs, not the products, are spread over the
+        // threads, each with its own scores buffer.
+        let items = lengths.count * heads
         let parts = max(1, min(work.threads, items))
         let body = { (part: Int) in
-            let sc = work.scores + part * work.maxLength * work.maxLength   // [1, t]
+            let s = work.scores + part * work.maxLength * work.maxLength   // [tq, t]
             for item in (items * part / parts)..<(items * (part + 1) / parts) {
                 let seq = item / heads, hd = item % heads
-                let t = lengths[seq], base = starts[seq] * d + hd * dh
-                let qs = work.q + seq * d + hd * dh   // [1, dh]
-                BLAS.gemm(m: 1, n: t, k: dh, alpha: scale, a: qs, lda: d, b: work.k + base, ldb: d, transB: true,
-                          beta: 0, c: sc, ldc: t)
-                softmaxRows(sc, rows: 1, cols: t)
-                BLAS.gemm(m: 1, n: dh, k: t, a: sc, lda: t, b: work.v + base, ldb: d, transB: false,
-                          beta: 0, c: work.ctx + seq * d + hd * dh, ldc: d)
+                let t = lengths[seq], tq = queryCounts[seq]
+                let kv = keyStarts[seq] * d + hd * dh, qc = queryStarts[seq] * d + hd * dh
+                // q [tq, dh], k and v [t, dh], all with leading dimension D.
+                BLAS.gemm(m: tq, n: t, k: dh, alpha: scale, a: work.q + qc, lda: d, b: work.k + kv, ldb: d, transB: true,
+                          beta: 0, c: s, ldc: t)
+                softmaxRows(s, rows: tq, cols: t)
+                BLAS.gemm(m: tq, n: dh, k: t, a: s, lda: t, b: work.v + kv, ldb: d, transB: false,
+                          beta: 0, c: work.ctx + qc, ldc: d)
             }
         }
         if parts == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: parts, execute: body) }
-        out.forward(work.ctx, rows: seqs, into: xFirst, accumulate: true)   // [S, D]
     }
 
     /// Row-wise softmax of s[rows, cols] in place; with `causal`, entries
