@@ -53,11 +53,9 @@ public struct SHA256 {
             h.withUnsafeMutableBufferPointer { ck_sha256_blocks($0.baseAddress!, p.assumingMemoryBound(to: UInt8.self), count) }
             return
         }
-        for b in 0..<count { block(p + 64 * b) }
-    }
-
-    private mutating func block(_ p: UnsafeRawPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { block(p, schedule: $0) }
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+            for b in 0..<count { block(p + 64 * b, schedule: w) }
+        }
     }
 
     private mutating func block(_ p: UnsafeRawPointer, schedule w: UnsafeMutableBufferPointer<UInt32>) {
