@@ -86,5 +86,33 @@ final class CLIPParityTests: XCTestCase {
         XCTAssertEqual(a1, a2)
         XCTAssertNotEqual(a1, b)
         XCTAssertEqual(a1.count, 64, a1)
+        // Records written before keep matching the models that made them.
+        XCTAssertEqual(a1, "b8a6cc043fa7546f6cfdf4ce7f3214d834969aa84738dc23b3ad0ad3822b8c2a")
+    }
+
+    /// The fingerprint's definition, computed here from the file's bytes,
+    /// on a file big enough to be sampled and with bytes after the container.
+    func testFingerprintOfASampledFileFollowsItsDefinition() throws {
+        let values = (0..<400_000).map { Float(($0 * 7919) % 1000) / 1000 }
+        var bytes = SafeTensors.serialize([.f32("w", values, shape: [400, 1000])], metadata: [:])
+        bytes += (0..<1000).map { UInt8($0 % 251) }
+        let path = NSTemporaryDirectory() + "unclip-fingerprint-\(getpid()).safetensors"
+        try IO.write(bytes, to: path)
+        defer { unlink(path) }
+        let file = try SafeTensors(mappingFile: path)
+
+        let headerLen = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let dataStart = 8 + headerLen, dataLen = bytes.count - dataStart
+        XCTAssertGreaterThan(dataLen, 256 * 4096)
+        var h = SHA256()
+        h.update(Array("unclip-weights-fingerprint-v1 \(bytes.count)\n".utf8))
+        h.update(Array(bytes[0..<dataStart]))
+        for i in 0..<256 {
+            let o = dataStart + (dataLen - 4096) * i / 255
+            h.update(Array(bytes[o..<o + 4096]))
+        }
+        XCTAssertEqual(CLIPModel.fingerprint(of: file), SHA256.hex(h.finalize()))
+        // The sampled pages were unmapped; the tensor reads the same again.
+        XCTAssertEqual(try file.floats("w"), values)
     }
 }

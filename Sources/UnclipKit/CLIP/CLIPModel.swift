@@ -31,7 +31,7 @@ public final class CLIPModel: @unchecked Sendable {
         vision = VisionTransformer(weights, config: config)
         text = TextTransformer(weights, config: config)
         modelName = Self.name(of: directory)
-        modelHash = try Self.fingerprint(path: path)
+        modelHash = Self.fingerprint(of: weights.file)
     }
 
     static func name(of directory: URL) -> String {
@@ -120,38 +120,35 @@ public final class CLIPModel: @unchecked Sendable {
     /// samples would go unnoticed, which is acceptable for an identity that
     /// guards against mixing embedding spaces, not against tampering. (So it
     /// is not the digest the hub lists for the file.)
-    public static func fingerprint(path: String) throws -> String {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw UnclipError.io("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw UnclipError.io("cannot stat \(path)") }
-        let size = Int(st.st_size)
-        func readAt(_ offset: Int, _ n: Int) -> [UInt8] {
-            var buf = [UInt8](repeating: 0, count: max(0, min(n, size - offset)))
-            var got = 0
-            while got < buf.count {
-                let r = buf.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, $0.count - got, off_t(offset + got)) }
-                if r <= 0 { break }
-                got += r
-            }
-            return Array(buf.prefix(got))
+    ///
+    /// The samples are read through the weights' mapping, not with `read`:
+    /// on a cold cache a `read` would put small folios into every 2 MiB of
+    /// the file, and the kernel could then never cache the weights in the
+    /// large folios that make mapping them cheap (`SafeTensors(mappingFile:)`).
+    /// Each sample is unmapped once read, so that an image-only run maps
+    /// only the image tower. (The digest is hashed once more before it is written out, as it always
+    /// was, so records made earlier keep matching.)
+    public static func fingerprint(of file: SafeTensors) -> String {
+        let bytes = file.allBytes
+        let size = bytes.count
+        func slice(_ offset: Int, _ n: Int) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(rebasing: bytes[offset..<min(size, offset + n)])
         }
-        let lenBytes = readAt(0, 8)
         var headerLen = 0
-        for (i, b) in lenBytes.enumerated() { headerLen |= Int(b) << (8 * i) }
+        for i in 0..<min(8, size) { headerLen |= Int(bytes[i]) << (8 * i) }
         var h = SHA256()
         h.update(Array("unclip-weights-fingerprint-v1 \(size)\n".utf8))
         let dataStart = min(size, 8 + headerLen)
-        h.update(readAt(0, dataStart))
+        h.update(slice(0, dataStart))
         let chunk = 4096, samples = 256
         let dataLen = size - dataStart
         if dataLen <= chunk * samples {
-            h.update(readAt(dataStart, dataLen))
+            h.update(slice(dataStart, dataLen))
         } else {
             for i in 0..<samples {
-                let off = dataStart + (dataLen - chunk) * i / (samples - 1)
-                h.update(readAt(off, chunk))
+                let offset = dataStart + (dataLen - chunk) * i / (samples - 1)
+                h.update(slice(offset, chunk))
+                file.unmapPages(holding: offset..<offset + chunk)
             }
         }
         return SHA256.hex(h.finalize())
