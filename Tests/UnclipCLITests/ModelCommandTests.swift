@@ -7,10 +7,10 @@ import UnclipKit
 final class ModelCommandTests: XCTestCase {
     let repo = "test/tiny-clip"
 
-    /// A small but real checkpoint and the real vocabulary files.
-    func hubFiles() throws -> [String: HubServer.File] {
-        let weights = (0..<60_000).map { Float(sin(Double($0) * 0.01)) }
-        let checkpoint = SafeTensors.serialize([.f32("w", weights, shape: [300, 200])], metadata: ["format": "pt"])
+    /// A small but real checkpoint (`rows` × 200 floats) and the real vocabulary files.
+    func hubFiles(rows: Int = 300) throws -> [String: HubServer.File] {
+        let weights = (0..<rows * 200).map { Float(sin(Double($0) * 0.01)) }
+        let checkpoint = SafeTensors.serialize([.f32("w", weights, shape: [rows, 200])], metadata: ["format": "pt"])
         let vocab = try IO.read(Fixtures.path("clip-vocab/vocab.json"))
         let merges = try IO.read(Fixtures.path("clip-vocab/merges.txt"))
         return [
@@ -78,19 +78,20 @@ final class ModelCommandTests: XCTestCase {
     }
 
     func testInterruptedDownloadResumesWithARangeRequest() throws {
-        var files = try hubFiles()
+        // 6.4 MB, cut and resumed between the 2 MiB pieces the file is written in.
+        var files = try hubFiles(rows: 8_000)
         let full = files["model.safetensors"]!.body
-        files["model.safetensors"]!.cutAfter = 100_000
+        files["model.safetensors"]!.cutAfter = 2_500_000
         let server = try start(files)
         let cache = try CLI.tempDir(self)
         let dir = modelDir(cache)
 
         let first = try CLI.run(["model", "pull", repo], env: env(server, cache))
         XCTAssertEqual(first.status, 1)
-        XCTAssertTrue(first.stderr.contains("unclip model pull: \(repo): model.safetensors: download interrupted after 100000 of \(full.count) bytes"), first.stderr)
+        XCTAssertTrue(first.stderr.contains("unclip model pull: \(repo): model.safetensors: download interrupted after 2500000 of \(full.count) bytes"), first.stderr)
         XCTAssertTrue(first.stderr.contains("run the same pull again to resume"), first.stderr)
         XCTAssertTrue(first.stdout.isEmpty)
-        XCTAssertEqual(ModelDownloaderTestsSupport.size(dir.appendingPathComponent("model.safetensors.partial")), 100_000)
+        XCTAssertEqual(ModelDownloaderTestsSupport.size(dir.appendingPathComponent("model.safetensors.partial")), 2_500_000)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("model.safetensors").path))
 
         // Commands that need the model say what happened.
@@ -101,7 +102,7 @@ final class ModelCommandTests: XCTestCase {
         let second = try CLI.run(["model", "pull", repo], env: env(server, cache))
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("resuming model.safetensors"), second.stderr)
-        XCTAssertTrue(server.log.contains("GET /cdn/\(repo)/resolve/main/model.safetensors bytes=100000-"), "\(server.log)")
+        XCTAssertTrue(server.log.contains("GET /cdn/\(repo)/resolve/main/model.safetensors bytes=2500000-"), "\(server.log)")
         XCTAssertEqual(try IO.read(dir.appendingPathComponent("model.safetensors").path), full)
         XCTAssertEqual(leftovers(dir), [])
     }
