@@ -52,6 +52,45 @@ final class TensorTests: XCTestCase {
         }
     }
 
+    func testFewRowLinearsFoldBiasAndActivationIntoTheirThreads() {
+        // 50 rows against 203 features: the in-place kernel, whose threads
+        // add the bias and apply QuickGELU to their own column blocks. The
+        // result must not depend on the thread count (blocks split at
+        // multiples of 8, so every column meets the same vector lane group
+        // or scalar tail), must follow the formula, and q/k/v run together
+        // must equal the three run one by one.
+        let old = BLAS.threads
+        defer { BLAS.threads = old }
+        let (n, i, o) = (50, 64, 203)
+        let x = Tensor(shape: [n, i], values: random(n * i))
+        let layers = (0..<3).map { _ in
+            Linear(weight: Tensor(shape: [o, i], values: random(o * i)), bias: Tensor(shape: [o], values: random(o)))
+        }
+        var outputs: [[Float]] = []
+        for threads in [1, 2] {
+            BLAS.threads = threads
+            let y = Tensor(shape: [n, o])
+            layers[0].forward(x.data, rows: n, into: y.data, activation: .quickGELU)
+            outputs.append(y.toArray())
+            let ys = (0..<3).map { _ in Tensor(shape: [n, o]) }
+            Linear.forward(zip(layers, ys).map { ($0, $1.data) }, x.data, rows: n)
+            for (layer, together) in zip(layers, ys) {
+                let alone = Tensor(shape: [n, o])
+                layer.forward(x.data, rows: n, into: alone.data)
+                XCTAssertEqual(together.toArray(), alone.toArray(), "\(threads) threads")
+            }
+        }
+        XCTAssertEqual(outputs[0], outputs[1], "the thread count changed the result")
+        let w = layers[0].weight.toArray(), b = layers[0].bias!.toArray(), xs = x.toArray()
+        for r in 0..<n {
+            for c in 0..<o {
+                var s = Double(b[c])
+                for k in 0..<i { s += Double(xs[r * i + k]) * Double(w[c * i + k]) }
+                XCTAssertEqual(Double(outputs[0][r * o + c]), s / (1 + exp(-1.702 * s)), accuracy: 1e-4, "[\(r), \(c)]")
+            }
+        }
+    }
+
     func testActivationsMatchTheirDefinitions() {
         // 67 columns: the vectorised path (8 lanes) and its scalar tail both run; values reach ±40.
         let cols = 67

@@ -34,14 +34,21 @@ public enum Activation: String, Sendable {
     func applyWithBias(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, bias: UnsafePointer<Float>?) {
         if self == .identity && bias == nil { return }
         Parallel.rows(rows) { range in
-            for r in range {
-                let p = y + r * cols
-                switch (self, bias) {
-                case let (.identity, b?): for c in 0..<cols { p[c] += b[c] }
-                case let (.quickGELU, b): Self.quickGELURow(p, cols: cols, bias: b)
-                case let (_, b?): for c in 0..<cols { p[c] = apply(p[c] + b[c]) }
-                case (_, nil): for c in 0..<cols { p[c] = apply(p[c]) }
-                }
+            applyWithBias(y + range.lowerBound * cols, rows: range.count, cols: cols, stride: cols, bias: bias)
+        }
+    }
+
+    /// The same on the calling thread, for `cols` columns of rows `stride`
+    /// apart (one thread's column block of a product).
+    func applyWithBias(_ y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int, bias: UnsafePointer<Float>?) {
+        if self == .identity && bias == nil { return }
+        for r in 0..<rows {
+            let p = y + r * stride
+            switch (self, bias) {
+            case let (.identity, b?): for c in 0..<cols { p[c] += b[c] }
+            case let (.quickGELU, b): Self.quickGELURow(p, cols: cols, bias: b)
+            case let (_, b?): for c in 0..<cols { p[c] = apply(p[c] + b[c]) }
+            case (_, nil): for c in 0..<cols { p[c] = apply(p[c]) }
             }
         }
     }

@@ -39,9 +39,7 @@ public struct Attention: @unchecked Sendable {
     public func forward(_ h: UnsafePointer<Float>, residual x: UnsafeMutablePointer<Float>,
                  lengths: [Int], work: Workspace) {
         let rows = lengths.reduce(0, +)
-        q.forward(h, rows: rows, into: work.q)   // [rows, D]
-        k.forward(h, rows: rows, into: work.k)   // [rows, D]
-        v.forward(h, rows: rows, into: work.v)   // [rows, D]
+        Linear.forward([(q, work.q), (k, work.k), (v, work.v)], h, rows: rows)   // 3 × [rows, D]
         let starts = Self.offsets(lengths)
         attendHeads(lengths: lengths, keyStarts: starts, queryStarts: starts, queryCounts: lengths, work: work)
         out.forward(work.ctx, rows: rows, into: x, accumulate: true)
@@ -57,8 +55,7 @@ public struct Attention: @unchecked Sendable {
         precondition(!causal, "a causal first token attends only to itself")
         let d = width, seqs = lengths.count
         let rows = lengths.reduce(0, +)
-        k.forward(h, rows: rows, into: work.k)   // [rows, D]
-        v.forward(h, rows: rows, into: work.v)   // [rows, D]
+        Linear.forward([(k, work.k), (v, work.v)], h, rows: rows)   // 2 × [rows, D]
         let starts = Self.offsets(lengths)
         // The first rows of h, gathered into the ctx buffer, which is free until the heads write it.
         for (s, r) in starts.enumerated() { (work.ctx + s * d).update(from: h + r * d, count: d) }

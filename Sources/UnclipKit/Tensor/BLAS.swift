@@ -59,6 +59,43 @@ public enum BLAS {
     static let smallRows = 64
     static let hasSmallKernel = ck_sgemm_nt_available() != 0
 
+    /// Whether `gemmSplit` sends an m-row product with inner size k to `ck_sgemm_nt`.
+    static func usesSmallKernel(m: Int, k: Int) -> Bool {
+        m <= smallRows && k % 8 == 0 && hasSmallKernel
+    }
+
+    /// One product for `smallSplit`: C[m, n] = A · B[n, k]ᵀ + beta · C, then
+    /// `epilogue(j0, j1)` on the thread that computed columns j0..<j1, right
+    /// after computing them (a Linear's bias and activation, without another
+    /// hand-off to the threads).
+    struct SmallProduct {
+        var n: Int
+        var b: UnsafePointer<Float>, ldb: Int
+        var beta: Float
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+        var epilogue: (Int, Int) -> Void = { _, _ in }
+    }
+
+    /// `gemmSplit`'s few-row path for one or more products of the same
+    /// A[m, k] (attention's q, k and v), all in one hand-off to the threads.
+    static func smallSplit(m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, _ products: [SmallProduct]) {
+        // Even one row is worth two threads here: it is bound by reading
+        // the weights, and each thread reads only its own block.
+        let parts = max(1, min(workers, (products.map(\.n).min() ?? 0) / 64))
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            for q in products {
+                // Blocks start at multiples of 8, so an epilogue working 8
+                // lanes at a time meets every column in the same lane group as
+                // in one pass over whole rows: results independent of the split.
+                let j0 = (q.n * p / parts) & ~7
+                let j1 = p == parts - 1 ? q.n : (q.n * (p + 1) / parts) & ~7
+                ck_sgemm_nt(Int32(m), Int32(j1 - j0), Int32(k), a, Int32(lda), q.b + j0 * q.ldb, Int32(q.ldb),
+                            q.beta, q.c + j0, Int32(q.ldc))
+                q.epilogue(j0, j1)
+            }
+        }
+    }
+
     /// C[M, N] = A[M, K] · B[N, K]ᵀ + beta · C with the N output columns
     /// split into one contiguous block per thread, each a single-threaded
     /// sgemm on B's rows for that block. Column blocks start at multiples of
@@ -69,15 +106,8 @@ public enum BLAS {
                           a: UnsafePointer<Float>, lda: Int,
                           b: UnsafePointer<Float>, ldb: Int,
                           beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        if m <= smallRows && k % 8 == 0 && hasSmallKernel {
-            // Even one row is worth two threads here: it is bound by reading
-            // the weights, and each thread reads only its own block.
-            let parts = max(1, min(workers, n / 64))
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let j0 = n * p / parts, j1 = n * (p + 1) / parts
-                ck_sgemm_nt(Int32(m), Int32(j1 - j0), Int32(k), a, Int32(lda), b + j0 * ldb, Int32(ldb),
-                            beta, c + j0, Int32(ldc))
-            }
+        if usesSmallKernel(m: m, k: k) {
+            smallSplit(m: m, k: k, a: a, lda: lda, [SmallProduct(n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)])
             return
         }
         let parts = min(workers, n / 64, m * n * k / (1 << 20))
