@@ -72,6 +72,21 @@ final class PreprocessParityTests: XCTestCase {
         XCTAssertEqual(p.resizedShape(height: 1000, width: 333).1, 224)
     }
 
+    /// The preprocessor resizes only the part that the crop keeps.
+    func testARegionOfAResizeIsThatRegionOfTheWholeResize() throws {
+        let image = try ImageCodec.read(CLIPFixtures.path("preprocess/kodim03-101x67.png"))
+        // Both passes, horizontal only, vertical only (the others crop).
+        for (w, h) in [(37, 29), (60, 67), (101, 40)] {
+            let whole = PillowResample.bicubic(image, width: w, height: h)
+            let rows = 3..<h - 5, columns = 7..<w - 2
+            let part = PillowResample.bicubic(image, width: w, height: h, rows: rows, columns: columns)
+            XCTAssertEqual([part.width, part.height], [columns.count, rows.count])
+            var want: [UInt8] = []
+            for y in rows { want += whole.pixels[(y * w + columns.lowerBound) * 3 ..< (y * w + columns.upperBound) * 3] }
+            XCTAssertEqual(part.pixels, want, "\(w)x\(h)")
+        }
+    }
+
     func testSmallImageIsPaddedWithBlackBeforeNormalising() {
         // Shortest side 8, crop 12: the crop overhangs by 2 on each side, and
         // overhang is 0 before normalisation, as numpy's center_crop pads.

@@ -96,12 +96,15 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
     public func pixels(_ image: Image) -> [Float] {
         let rgb = Self.rgbOverWhite(image)
         let (h, w) = resizedShape(height: rgb.height, width: rgb.width)
-        let resized = PillowResample.bicubic(rgb, width: w, height: h)
         let c = cropSize
         // [c, c, 3] interleaved after the crop, zeros where the crop overhangs.
         // numpy's center_crop: offset (size − crop) // 2, floor division even
         // when negative (the crop then overhangs and reads the zero padding).
         let top = Self.floorHalf(h - c), left = Self.floorHalf(w - c)
+        // Only the part of the resized image that the crop keeps is computed
+        // (a third of the resize, for a 3:2 photo).
+        let rows = (top..<top + c).clamped(to: 0..<h), columns = (left..<left + c).clamped(to: 0..<w)
+        let kept = PillowResample.bicubic(rgb, width: w, height: h, rows: rows, columns: columns)
         var out = [Float](repeating: 0, count: 3 * c * c)
         var lut = [[Float]](repeating: [], count: 3)
         for ch in 0..<3 {
@@ -112,9 +115,10 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
             let sy = y + top
             for x in 0..<c {
                 let sx = x + left
-                let inside = sy >= 0 && sy < h && sx >= 0 && sx < w
+                let inside = rows.contains(sy) && columns.contains(sx)
+                let i = ((sy - rows.lowerBound) * kept.width + sx - columns.lowerBound) * 3
                 for ch in 0..<3 {
-                    let v = inside ? Int(resized.pixels[(sy * w + sx) * 3 + ch]) : 0
+                    let v = inside ? Int(kept.pixels[i + ch]) : 0
                     out[(ch * c + y) * c + x] = lut[ch][v]
                 }
             }

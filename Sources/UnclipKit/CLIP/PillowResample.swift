@@ -66,61 +66,99 @@ public enum PillowResample {
     /// Bicubic resize of an 8-bit image of any channel count (each channel
     /// independently, which is what Pillow does for L and RGB).
     public static func bicubic(_ image: Image, width: Int, height: Int) -> Image {
-        precondition(width > 0 && height > 0)
+        bicubic(image, width: width, height: height, rows: 0..<height, columns: 0..<width)
+    }
+
+    /// Only `rows` × `columns` of the resized image, each pixel exactly as in
+    /// the whole: every output pixel of a pass depends on its own filter
+    /// taps alone, so a crop right after the resize (CLIP's) needs no more.
+    public static func bicubic(_ image: Image, width: Int, height: Int, rows: Range<Int>, columns: Range<Int>) -> Image {
+        precondition(width > 0 && height > 0 && rows.clamped(to: 0..<height) == rows && columns.clamped(to: 0..<width) == columns)
         var current = image
         if width != image.width {
-            current = horizontal(current, width: width)
+            current = horizontal(current, width: width, columns: columns)
+        } else if columns != 0..<width {
+            current = crop(current, columns: columns, rows: 0..<current.height)
         }
         if height != image.height {
-            current = vertical(current, height: height)
+            current = vertical(current, height: height, rows: rows)
+        } else if rows != 0..<height {
+            current = crop(current, columns: 0..<current.width, rows: rows)
         }
         return current
     }
 
-    static func horizontal(_ im: Image, width: Int) -> Image {
-        let co = coefficients(inSize: im.width, outSize: width)
+    static func crop(_ im: Image, columns: Range<Int>, rows: Range<Int>) -> Image {
         let ch = im.channels
-        var out = [UInt8](repeating: 0, count: width * im.height * ch)
+        var out: [UInt8] = []
+        out.reserveCapacity(columns.count * rows.count * ch)
+        for y in rows {
+            out += im.pixels[(y * im.width + columns.lowerBound) * ch ..< (y * im.width + columns.upperBound) * ch]
+        }
+        return Image(width: columns.count, height: rows.count, channels: ch, pixels: out)
+    }
+
+    /// Output columns `columns` of a horizontal pass to `width`.
+    static func horizontal(_ im: Image, width: Int, columns: Range<Int>) -> Image {
+        let co = coefficients(inSize: im.width, outSize: width)
+        let ch = im.channels, outWidth = columns.count
+        var out = [UInt8](repeating: 0, count: outWidth * im.height * ch)
         let half = Int32(1 << (precisionBits - 1))
         im.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 for y in 0..<im.height {
                     let row = y * im.width * ch
-                    for xx in 0..<width {
+                    for (ox, xx) in columns.enumerated() {
                         let k0 = xx * co.ksize, x0 = co.start[xx]
+                        let o = (y * outWidth + ox) * ch
+                        if ch == 3 {
+                            // RGB, the common case: one walk over the taps for all three channels.
+                            var s0 = half, s1 = half, s2 = half
+                            var p = row + x0 * 3
+                            for x in 0..<co.count[xx] {
+                                let t = co.taps[k0 + x]
+                                s0 &+= Int32(src[p]) &* t
+                                s1 &+= Int32(src[p + 1]) &* t
+                                s2 &+= Int32(src[p + 2]) &* t
+                                p += 3
+                            }
+                            dst[o] = clip8(s0); dst[o + 1] = clip8(s1); dst[o + 2] = clip8(s2)
+                            continue
+                        }
                         for c in 0..<ch {
                             var ss = half
                             for x in 0..<co.count[xx] {
                                 ss &+= Int32(src[row + (x0 + x) * ch + c]) &* co.taps[k0 + x]
                             }
-                            dst[(y * width + xx) * ch + c] = clip8(ss)
+                            dst[o + c] = clip8(ss)
                         }
                     }
                 }
             }
         }
-        return Image(width: width, height: im.height, channels: ch, pixels: out)
+        return Image(width: outWidth, height: im.height, channels: ch, pixels: out)
     }
 
-    static func vertical(_ im: Image, height: Int) -> Image {
+    /// Output rows `rows` of a vertical pass to `height`.
+    static func vertical(_ im: Image, height: Int, rows: Range<Int>) -> Image {
         let co = coefficients(inSize: im.height, outSize: height)
         let ch = im.channels, rowLen = im.width * ch
-        var out = [UInt8](repeating: 0, count: rowLen * height)
+        var out = [UInt8](repeating: 0, count: rowLen * rows.count)
         let half = Int32(1 << (precisionBits - 1))
         im.pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for yy in 0..<height {
+                for (oy, yy) in rows.enumerated() {
                     let k0 = yy * co.ksize, y0 = co.start[yy]
                     for i in 0..<rowLen {
                         var ss = half
                         for y in 0..<co.count[yy] {
                             ss &+= Int32(src[(y0 + y) * rowLen + i]) &* co.taps[k0 + y]
                         }
-                        dst[yy * rowLen + i] = clip8(ss)
+                        dst[oy * rowLen + i] = clip8(ss)
                     }
                 }
             }
         }
-        return Image(width: im.width, height: height, channels: ch, pixels: out)
+        return Image(width: im.width, height: rows.count, channels: ch, pixels: out)
     }
 }
