@@ -126,8 +126,8 @@ public final class CLIPModel: @unchecked Sendable {
     /// the file, and the kernel could then never cache the weights in the
     /// large folios that make mapping them cheap (`SafeTensors(mappingFile:)`).
     /// Each sample is unmapped once read, so that an image-only run maps
-    /// only the image tower. (The digest is hashed once more before it is written out, as it always
-    /// was, so records made earlier keep matching.)
+    /// only the image tower. (The digest is hashed once more before it is
+    /// written out, as it always was, so records made earlier keep matching.)
     public static func fingerprint(of file: SafeTensors) -> String {
         let bytes = file.allBytes
         let size = bytes.count

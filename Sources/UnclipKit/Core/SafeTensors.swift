@@ -156,7 +156,6 @@ public final class SafeTensors: @unchecked Sendable {
         return t
     }
 
-    /// The tensor's bytes, in place (valid while `self` lives).
     /// Every byte of the file or buffer, trailing bytes after the container included.
     public var allBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: length) }
 
@@ -173,6 +172,7 @@ public final class SafeTensors: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, MADV_DONTNEED)
     }
 
+    /// The tensor's bytes, in place (valid while `self` lives).
     public func raw(_ name: String) throws -> UnsafeRawBufferPointer {
         let t = try info(name)
         return UnsafeRawBufferPointer(start: base + dataStart + t.begin, count: t.end - t.begin)

@@ -54,8 +54,8 @@ public struct Linear: @unchecked Sendable {
 
     /// This layer as a few-row product: each thread adds the bias and applies
     /// the activation to its own columns as soon as they are computed.
-    /// act(x·Wᵀ + b) and (y + x·Wᵀ) + b round exactly as the separate passes
-    /// of `forward`'s sgemm path do.
+    /// act(x·Wᵀ + b) and (y + x·Wᵀ) + b are rounded in the same order as by
+    /// the separate bias and activation passes this replaces.
     private func smallProduct(rows: Int, into y: UnsafeMutablePointer<Float>, activation: Activation = .identity,
                               accumulate: Bool = false) -> BLAS.SmallProduct {
         let n = outFeatures
