@@ -78,24 +78,14 @@ public enum PillowResample {
         if width != image.width {
             current = horizontal(current, width: width, columns: columns)
         } else if columns != 0..<width {
-            current = crop(current, columns: columns, rows: 0..<current.height)
+            current = current.cropped(columns: columns, rows: 0..<current.height)
         }
         if height != image.height {
             current = vertical(current, height: height, rows: rows)
         } else if rows != 0..<height {
-            current = crop(current, columns: 0..<current.width, rows: rows)
+            current = current.cropped(columns: 0..<current.width, rows: rows)
         }
         return current
-    }
-
-    static func crop(_ im: Image, columns: Range<Int>, rows: Range<Int>) -> Image {
-        let ch = im.channels
-        var out: [UInt8] = []
-        out.reserveCapacity(columns.count * rows.count * ch)
-        for y in rows {
-            out += im.pixels[(y * im.width + columns.lowerBound) * ch ..< (y * im.width + columns.upperBound) * ch]
-        }
-        return Image(width: columns.count, height: rows.count, channels: ch, pixels: out)
     }
 
     /// Output columns `columns` of a horizontal pass to `width`.

@@ -33,12 +33,7 @@ public enum Inpainting {
         }
         // Crop the 8-bit pixels first: a 12-megapixel photo with a small
         // hole never exists as Floats.
-        var cropBytes = Image(width: cw, height: ch, channels: image.channels)
-        let C = image.channels
-        for y in 0..<ch {
-            let s = ((cy0 + y) * w + cx0) * C
-            cropBytes.pixels.replaceSubrange((y * cw * C)..<((y + 1) * cw * C), with: image.pixels[s..<(s + cw * C)])
-        }
+        let cropBytes = image.cropped(columns: cx0..<cx0 + cw, rows: cy0..<cy0 + ch)
         let crop = FloatImage(cropBytes.rgb())
         var cropMask = [Float](repeating: 0, count: cw * ch)
         for y in 0..<ch {
@@ -69,6 +64,7 @@ public enum Inpainting {
         }
         // Paste back: only masked pixels change.
         var out = image
+        let C = image.channels
         for y in 0..<ch {
             for x in 0..<cw {
                 let m = cropMask[y * cw + x]

@@ -40,6 +40,17 @@ public struct Image: Sendable, Equatable {
         return Image(width: width, height: height, channels: 3, pixels: out)
     }
 
+    /// The pixels in `columns` × `rows`, all channels.
+    public func cropped(columns: Range<Int>, rows: Range<Int>) -> Image {
+        precondition(columns.clamped(to: 0..<width) == columns && rows.clamped(to: 0..<height) == rows)
+        var out: [UInt8] = []
+        out.reserveCapacity(columns.count * rows.count * channels)
+        for y in rows {
+            out += pixels[(y * width + columns.lowerBound) * channels ..< (y * width + columns.upperBound) * channels]
+        }
+        return Image(width: columns.count, height: rows.count, channels: channels, pixels: out)
+    }
+
     /// The alpha plane (255 everywhere when the image has none).
     public func alpha() -> [UInt8] {
         guard hasAlpha else { return [UInt8](repeating: 255, count: width * height) }
