@@ -47,6 +47,14 @@ final class PatchSynthesisTests: XCTestCase {
         let c = try Inpainting.inpaint(img, mask: mask, options: options(seed: 5, noise: 0.3, threads: 1))
         XCTAssertEqual(a.pixels, b.pixels)
         XCTAssertEqual(a.pixels, c.pixels, "the thread count changed the result")
+        // The inpainting preset too: its boundary confidence and onion-peel
+        // consensus run on the same bands.
+        var preset = SynthesisOptions.inpainting
+        preset.seed = 5; preset.threads = 2
+        let d = try Inpainting.inpaint(img, mask: mask, options: preset)
+        preset.threads = 1
+        XCTAssertEqual(d.pixels, try Inpainting.inpaint(img, mask: mask, options: preset).pixels,
+                       "the thread count changed the inpainting preset's result")
 
         let ex = [WeightedExemplar(img)]
         let v1 = try PatchSynthesis.synthesize(exemplars: ex, width: 64, height: 48, known: nil, mask: nil,
@@ -119,6 +127,36 @@ final class PatchSynthesisTests: XCTestCase {
         }
         let ratio = energy(out) / energy(img)
         XCTAssertGreaterThan(ratio, 0.8, "gradient energy in the hole is \(ratio) of the texture's: the fill is smooth")
+    }
+
+    func testHoleInTheSkyIsNotFilledWithARareObject() throws {
+        // A grainy sky with eight small dark birds. Around each bird the
+        // patch is sky, so it matches the sky at the hole's edge as well as
+        // any other, and with the grain one of them is some edge pixel's
+        // best match: a start that copies the single best match's centre
+        // brings a bird in (darkest value 19 with peelConsensus 1), and EM
+        // keeps it, a coherent copy. The median of nine candidates does not.
+        let w = 112, h = 96
+        var img = Image(width: w, height: h, channels: 3, pixels: [UInt8](repeating: 0, count: w * h * 3))
+        var rng = UInt64(7)
+        for y in 0..<h {
+            for x in 0..<w {
+                rng = rng &* 6364136223846793005 &+ 1442695040888963407
+                let n = Int(rng >> 61)  // 0…7: the sky's grain
+                img[x, y, 0] = UInt8(100 + n); img[x, y, 1] = UInt8(140 + n); img[x, y, 2] = UInt8(200 + n)
+            }
+        }
+        let mask = DecoderFixtures.box(width: w, height: h, x0: 34, y0: 28, x1: 78, y1: 68)
+        for (bx, by) in [(10, 10), (95, 15), (12, 80), (98, 84), (56, 8), (54, 88), (20, 45), (92, 50)] {
+            for dy in 0...1 { for dx in 0...1 { for c in 0..<3 { img[bx + dx, by + dy, c] = 20 } } }
+        }
+        func darkest(_ o: SynthesisOptions) throws -> Int {
+            let out = try Inpainting.inpaint(img, mask: mask, options: o)
+            var m = 255
+            for y in 28..<68 { for x in 34..<78 { m = min(m, Int(out[x, y, 2])) } }
+            return m
+        }
+        XCTAssertGreaterThan(try darkest(.inpainting), 150, "a bird was copied into the sky")
     }
 
     func testReconstructsTheExemplarWithoutNoise() throws {

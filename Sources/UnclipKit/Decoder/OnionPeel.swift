@@ -18,8 +18,14 @@ enum OnionPeel {
     static let evaluationBudget = 3_000_000
 
     /// Overwrites the pixels of `target` (all channels) whose `hole` value is
-    /// 1; pixels with any trust are kept and seed the fill.
-    static func fill(_ target: inout FloatImage, hole: [Float], atlas: SourceAtlas, seed: UInt64, threads: Int) {
+    /// 1; pixels with any trust are kept and seed the fill. With `consensus`
+    /// K > 1 a pixel takes, per channel, the median centre pixel of the K
+    /// best-matching candidates (Efros & Leung 1999 sample among the
+    /// near-best matches; the median keeps it deterministic). The centre is
+    /// not part of the comparison, so a single best match may carry a rare
+    /// object (a bird, a lamp) whose surroundings look like the hole's
+    /// edge; K candidates outvote it. Neighbours continue the best one.
+    static func fill(_ target: inout FloatImage, hole: [Float], atlas: SourceAtlas, seed: UInt64, threads: Int, consensus K: Int = 1) {
         let w = target.width, h = target.height, C = target.channels
         let p = atlas.patch, r = p / 2
         let W = atlas.width, sPlane = atlas.image.planeSize, tPlane = target.planeSize
@@ -37,11 +43,13 @@ enum OnionPeel {
         var frontier = border(filled, width: w, height: h)
         while !frontier.isEmpty {
             var chosen = [Int32](repeating: -1, count: frontier.count)
+            var values = [Float](repeating: 0, count: frontier.count * C)
             let chunks = (frontier.count + 31) / 32
             target.data.withUnsafeBufferPointer { tBuf in
             atlas.image.data.withUnsafeBufferPointer { sBuf in
             chosen.withUnsafeMutableBufferPointer { chosenBuf in
-                let out = SharedBuffer(chosenBuf)
+            values.withUnsafeMutableBufferPointer { valuesBuf in
+                let out = SharedBuffer(chosenBuf), outValues = SharedBuffer(valuesBuf)
                 let t = tBuf.baseAddress!, s = sBuf.baseAddress!
                 RowBands.run(chunks, threads: threads) { chunk in
                     var tOff: [Int] = [], sOff: [Int] = []
@@ -71,11 +79,19 @@ enum OnionPeel {
                             }
                             return d
                         }
-                        var best = -1, bestD = Float.infinity
+                        var best = -1
+                        // The K best distinct candidates, ascending by distance.
+                        var topD = [Float](), topC = [Int]()
                         func consider(_ corner: Int) {
                             guard corner >= 0 && corner < atlas.valid.count, atlas.valid[corner] else { return }
-                            let d = cost(corner, bestD)
-                            if d < bestD { bestD = d; best = corner }
+                            let bound = topD.count < K ? Float.infinity : topD[K - 1]
+                            let d = cost(corner, bound)
+                            guard d < bound, !topC.contains(corner) else { return }
+                            var j = topD.count
+                            while j > 0 && topD[j - 1] > d { j -= 1 }
+                            topD.insert(d, at: j); topC.insert(corner, at: j)
+                            if topD.count > K { topD.removeLast(); topC.removeLast() }
+                            best = topC[0]
                         }
                         // Continuations of the neighbours' sources first: they
                         // set a tight bound that most other candidates fail early.
@@ -106,8 +122,18 @@ enum OnionPeel {
                             }
                         }
                         out[k] = Int32(best)
+                        // Per channel, the median of the K best candidates'
+                        // centre pixels: a rare object's pixel that happens to
+                        // sit in a well-matching patch is outvoted.
+                        var vals = [Float](repeating: 0, count: topC.count)
+                        for c in 0..<C where !topC.isEmpty {
+                            for (j, corner) in topC.enumerated() { vals[j] = s[c * sPlane + corner + r * W + r] }
+                            vals.sort()
+                            outValues[k * C + c] = vals[vals.count / 2]
+                        }
                     }
                 }
+            }
             }
             }
             }
@@ -118,7 +144,7 @@ enum OnionPeel {
                 guard chosen[k] >= 0 else { continue }
                 let centre = Int(chosen[k]) + r * W + r
                 copiedFrom[b] = Int32(centre)
-                for c in 0..<C { target.data[c * tPlane + b] = atlas.image.data[c * sPlane + centre] }
+                for c in 0..<C { target.data[c * tPlane + b] = values[k * C + c] }
             }
             frontier = border(filled, width: w, height: h)
         }

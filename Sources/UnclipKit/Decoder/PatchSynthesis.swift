@@ -44,16 +44,33 @@ public struct SynthesisOptions: Sendable {
     /// Weight of the texture-feature channels in the patch distance (Newson
     /// et al. 2014); 0 turns them off.
     public var textureWeight: Float = 2
+    /// Boundary confidence γ (Wexler et al. 2007, §3.1): a hole pixel d
+    /// pixels from the nearest known one is trusted γ^-d, and each patch
+    /// votes with the mean trust of its pixels, so that the fill grows from
+    /// the hole's edge instead of being decided by patches that see none of
+    /// it. 1 turns it off.
+    public var boundaryConfidence: Float = 1
+    /// Candidates whose centre pixels the onion-peel start takes the
+    /// median of, per pixel (1: the best one's alone). See `OnionPeel`.
+    public var peelConsensus = 1
 
     public init() {}
 
-    /// Defaults for filling holes: a less coarse start (48 px instead of
-    /// 32), because a hole's layout comes from its surroundings rather than
-    /// from the coarse noise that varies whole images. On the Kodak bench
-    /// this gains 0.3–1.4 dB inside the hole.
+    /// Defaults for filling holes:
+    /// - a less coarse start (48 px instead of 32), because a hole's layout
+    ///   comes from its surroundings rather than from the coarse noise that
+    ///   varies whole images (0.3–1.4 dB inside the hole on the Kodak bench);
+    /// - boundary confidence 2 and a 9-candidate onion peel, so the fill
+    ///   grows from the hole's edge and does not start from a rare object
+    ///   (box holes +1.1 dB, 0.034 SSIM; every mask type gains);
+    /// - two PatchMatch rounds per EM round: thin strokes gain 0.05 dB and
+    ///   0.010 SSIM for about 0.1 s.
     public static var inpainting: SynthesisOptions {
         var o = SynthesisOptions()
         o.coarsestSize = 48
+        o.boundaryConfidence = 2
+        o.peelConsensus = 9
+        o.searchIterations = 2
         return o
     }
 }
@@ -260,6 +277,8 @@ private struct Engine: Sendable {
                 }
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
+            let confidence = options.boundaryConfidence > 1 && known != nil
+                ? Engine.patchConfidence(hole: hole, width: w, height: h, patch: p, gamma: options.boundaryConfidence) : nil
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             // Levels far above the working scale only sharpen what the
             // coarser ones placed: one round there, a few just above it.
@@ -271,7 +290,7 @@ private struct Engine: Sendable {
                                    seed: options.seed, stream: stream, threads: options.threads)
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
                                  sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness,
-                                 channels: l == 0 ? 3 : nil, threads: options.threads)
+                                 confidence: confidence, channels: l == 0 ? 3 : nil, threads: options.threads)
                 coarserNNF = nnf
                 continue
             }
@@ -283,7 +302,7 @@ private struct Engine: Sendable {
                     PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                        seed: options.seed, stream: stream, threads: options.threads)
                     PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                     sharpness: options.voteSharpness, threads: options.threads)
+                                     sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
                 }
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
@@ -291,13 +310,44 @@ private struct Engine: Sendable {
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
                                  sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
-                                 channels: last ? 3 : nil, threads: options.threads)
+                                 confidence: confidence, channels: last ? 3 : nil, threads: options.threads)
             }
             coarserNNF = nnf
         }
         progress?.update(L, of: L)
         progress?.finish()
         return current
+    }
+
+    /// Per patch corner, the mean boundary confidence of its pixels: 1 for
+    /// known pixels, γ^-d for hole pixels d pixels from the nearest known
+    /// one, blended by the soft mask. Deeper than e^60 the confidence stays
+    /// at e^-60: votes only compare patches covering the same pixel, which
+    /// differ by less than a patch in depth, and smaller values would
+    /// underflow the vote's weight sums.
+    static func patchConfidence(hole: [Float], width w: Int, height h: Int, patch p: Int, gamma: Float) -> [Float] {
+        let d2 = InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h)
+        let lnG = Double(log(gamma))
+        var integral = [Double](repeating: 0, count: (w + 1) * (h + 1))
+        for y in 0..<h {
+            var run = 0.0
+            for x in 0..<w {
+                let i = y * w + x, m = Double(hole[i])
+                run += (1 - m) + m * exp(-min(lnG * Double(d2[i]).squareRoot(), 60))
+                integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + run
+            }
+        }
+        var out = [Float](repeating: 0, count: w * h)
+        guard w >= p && h >= p else { return out }
+        let area = Double(p * p)
+        for y in 0...(h - p) {
+            for x in 0...(w - p) {
+                let s = integral[(y + p) * (w + 1) + x + p] - integral[y * (w + 1) + x + p]
+                    - integral[(y + p) * (w + 1) + x] + integral[y * (w + 1) + x]
+                out[y * w + x] = Float(s / area)
+            }
+        }
+        return out
     }
 
     /// Known pixels where fixed, `guess` in the hole, blended by the soft mask.
@@ -323,7 +373,8 @@ private struct Engine: Sendable {
         if let known {
             // The smooth fill stays where the peel leaves a pixel without a match.
             base = ImagePyramid.pullPushFill(known, trust: hole.map { 1 - $0 })
-            OnionPeel.fill(&base, hole: hole, atlas: atlas, seed: options.seed, threads: options.threads)
+            OnionPeel.fill(&base, hole: hole, atlas: atlas, seed: options.seed, threads: options.threads,
+                           consensus: options.peelConsensus)
         } else {
             base = FloatImage(width: w, height: h, channels: blendInit[0].channels)
             let total = weights.reduce(0, +)
@@ -344,3 +395,4 @@ private struct Engine: Sendable {
         return base
     }
 }
+

@@ -9,7 +9,8 @@ enum PatchVoting {
     /// stay fixed at every level. Only the first `channels` channels are
     /// rebuilt (the last vote's texture features would go unused).
     static func vote(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage,
-                     mask: [Float], known: FloatImage?, sharpness: Float, channels: Int? = nil, threads: Int) {
+                     mask: [Float], known: FloatImage?, sharpness: Float, confidence: [Float]? = nil,
+                     channels: Int? = nil, threads: Int) {
         let p = nnf.patch, C = target.channels
         let V = min(C, channels ?? C)
         let tw = target.width, th = target.height, tPlane = target.planeSize
@@ -47,6 +48,7 @@ enum PatchVoting {
                         guard nnf.active[ci], sm >= 0 else { continue }
                         var w = atlas.voteWeight[Int(atlas.rowExemplar[sm / sw])]
                         if invTwoSigma2 > 0 { w *= exp(-nnf.dist[ci] * invTwoSigma2) + 1e-6 }
+                        if let confidence { w *= confidence[ci] }
                         cw[ci] = w
                     }
                 }
@@ -135,7 +137,7 @@ enum PatchVoting {
                         for x in 0..<tw {
                             let pi = y * tw + x
                             let m = mask[pi]
-                            guard m > 0, ws[x] > 1e-12 else { continue }
+                            guard m > 0, ws[x] > 0 else { continue }
                             let inv = 1 / ws[x]
                             for c in 0..<V {
                                 let v = a[c * tw + x] * inv
@@ -178,7 +180,7 @@ enum PatchVoting {
                     wsum += w
                 }
             }
-            guard wsum > 1e-12 else { continue }
+            guard wsum > 0 else { continue }
             for c in 0..<V {
                 let v = acc[c] / wsum
                 if let known {
