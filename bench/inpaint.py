@@ -6,7 +6,7 @@
 
 Peers (PyPI, versions as installed): resynthesizer 1.2 (GIMP's Heal
 Selection engine, libresynthesizer), pypatchmatch 2.2.0 (PatchMatch fill,
-7x7 patches as in its examples), OpenCV 5.0 INPAINT_TELEA (radius 3).
+patch_size=3), OpenCV 5.0 INPAINT_TELEA (radius 3).
 Masks come from bench/make_masks.py (seeded, LaMa-style). Per mask type it
 prints wall time, PSNR and SSIM inside the hole, a seam score, a texture
 score and the fraction of outside-mask pixels kept exactly, and writes a
