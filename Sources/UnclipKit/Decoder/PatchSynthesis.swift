@@ -61,10 +61,12 @@ public struct SynthesisOptions: Sendable {
     ///   comes from its surroundings rather than from the coarse noise that
     ///   varies whole images (0.3–1.4 dB inside the hole on the Kodak bench);
     /// - boundary confidence 2 and a 9-candidate onion peel, so the fill
-    ///   grows from the hole's edge and does not start from a rare object
-    ///   (box holes +1.1 dB, 0.034 SSIM; every mask type gains);
-    /// - two PatchMatch rounds per EM round: thin strokes gain 0.05 dB and
-    ///   0.010 SSIM for about 0.1 s.
+    ///   grows from the hole's edge and does not start from a rare object;
+    /// - two PatchMatch rounds per EM round: thin strokes' SSIM 0.484 →
+    ///   0.492 for about 0.1 s.
+    /// Together on the bench: boxes 17.25 → 18.36 dB and 0.302 → 0.336
+    /// SSIM, PSNR and SSIM up for every mask type; texture falls on boxes
+    /// (0.73 → 0.42) and the thin-stroke seam is smoother (0.98 → 0.92).
     public static var inpainting: SynthesisOptions {
         var o = SynthesisOptions()
         o.coarsestSize = 48
@@ -321,8 +323,8 @@ private struct Engine: Sendable {
 
     /// Per patch corner, the mean boundary confidence of its pixels: 1 for
     /// known pixels, γ^-d for hole pixels d pixels from the nearest known
-    /// one, blended by the soft mask. Deeper than e^60 the confidence stays
-    /// at e^-60: votes only compare patches covering the same pixel, which
+    /// one, blended by the soft mask. Below e^-60 the confidence stays at
+    /// e^-60: votes only compare patches covering the same pixel, which
     /// differ by less than a patch in depth, and smaller values would
     /// underflow the vote's weight sums.
     static func patchConfidence(hole: [Float], width w: Int, height h: Int, patch p: Int, gamma: Float) -> [Float] {
@@ -395,4 +397,3 @@ private struct Engine: Sendable {
         return base
     }
 }
-
