@@ -154,6 +154,17 @@ enum PatchVoting {
         }}}}}
     }
 
+    /// The corners (rows `ys`, columns `xs`) whose patches cover pixel
+    /// (x, y), or nil where none does.
+    @inline(__always)
+    private static func covering(x: Int, y: Int, patch p: Int, rows: Int, cols: Int)
+        -> (ys: ClosedRange<Int>, xs: ClosedRange<Int>)? {
+        let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
+        let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
+        guard py0 <= py1 && px0 <= px1 else { return nil }
+        return (py0...py1, px0...px1)
+    }
+
     /// The vote for the masked pixels of row `y`, one pixel at a time: the
     /// weighted mean over the corners covering it (`scratch`: V floats).
     @inline(__always)
@@ -161,17 +172,14 @@ enum PatchVoting {
                                   match: UnsafePointer<Int32>, weights: UnsafePointer<Float>, mask: UnsafePointer<Float>,
                                   _ s: UnsafePointer<Float>, sw: Int, sPlane: Int, scratch acc: UnsafeMutablePointer<Float>,
                                   known: [Float]?, out: SharedBuffer<Float>) {
-        let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
         for x in 0..<tw {
             let pi = y * tw + x
             let m = mask[pi]
-            guard m > 0 else { continue }
-            let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
-            guard py0 <= py1 && px0 <= px1 else { continue }
+            guard m > 0, let (ys, xs) = covering(x: x, y: y, patch: p, rows: rows, cols: cols) else { continue }
             for c in 0..<V { acc[c] = 0 }
             var wsum: Float = 0
-            for py in py0...py1 {
-                for px in px0...px1 {
+            for py in ys {
+                for px in xs {
                     let ci = py * tw + px
                     let w = weights[ci]
                     guard w > 0 else { continue }
@@ -260,16 +268,13 @@ enum PatchVoting {
             let out = SharedBuffer(outBuf)
             RowBands.run(bands.count, threads: threads) { b in
                 for y in bands[b] {
-                    let py0 = max(0, y - p + 1), py1 = min(y, rows - 1)
                     for x in 0..<tw {
                         let pi = y * tw + x
                         let m = mask[pi]
-                        guard m > 0 else { continue }
-                        let px0 = max(0, x - p + 1), px1 = min(x, cols - 1)
-                        guard py0 <= py1 && px0 <= px1 else { continue }
+                        guard m > 0, let (ys, xs) = covering(x: x, y: y, patch: p, rows: rows, cols: cols) else { continue }
                         var bestD = Float.infinity, bestS = -1
-                        for py in py0...py1 {
-                            for px in px0...px1 {
+                        for py in ys {
+                            for px in xs {
                                 let ci = py * tw + px
                                 guard active[ci], match[ci] >= 0 else { continue }
                                 let d = dist[ci] / voteWeight[Int(rowEx[Int(match[ci]) / sw])]
