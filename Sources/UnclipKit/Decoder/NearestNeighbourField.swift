@@ -30,24 +30,7 @@ struct NearestNeighbourField {
 
     /// Corners whose patch overlaps a pixel with `mask > 0`.
     static func activeCorners(mask: [Float], width w: Int, height h: Int, patch p: Int) -> [Bool] {
-        var integral = [Int32](repeating: 0, count: (w + 1) * (h + 1))
-        for y in 0..<h {
-            var run: Int32 = 0
-            for x in 0..<w {
-                if mask[y * w + x] > 1e-4 { run += 1 }
-                integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + run
-            }
-        }
-        var out = [Bool](repeating: false, count: w * h)
-        guard w >= p && h >= p else { return out }
-        for y in 0...(h - p) {
-            for x in 0...(w - p) {
-                let s = integral[(y + p) * (w + 1) + x + p] - integral[y * (w + 1) + x + p]
-                    - integral[(y + p) * (w + 1) + x] + integral[y * (w + 1) + x]
-                out[y * w + x] = s > 0
-            }
-        }
-        return out
+        WindowSums.corners(width: w, height: h, patch: p) { mask[$0] > 1e-4 ? 1 : 0 }.map { $0 > 0 }
     }
 }
 

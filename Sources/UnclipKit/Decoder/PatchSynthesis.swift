@@ -330,26 +330,12 @@ private struct Engine: Sendable {
     static func patchConfidence(hole: [Float], width w: Int, height h: Int, patch p: Int, gamma: Float) -> [Float] {
         let d2 = InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h)
         let lnG = Double(log(gamma))
-        var integral = [Double](repeating: 0, count: (w + 1) * (h + 1))
-        for y in 0..<h {
-            var run = 0.0
-            for x in 0..<w {
-                let i = y * w + x, m = Double(hole[i])
-                run += (1 - m) + m * exp(-min(lnG * Double(d2[i]).squareRoot(), 60))
-                integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + run
-            }
+        let sums = WindowSums.corners(width: w, height: h, patch: p) { i in
+            let m = Double(hole[i])
+            return (1 - m) + m * exp(-min(lnG * Double(d2[i]).squareRoot(), 60))
         }
-        var out = [Float](repeating: 0, count: w * h)
-        guard w >= p && h >= p else { return out }
         let area = Double(p * p)
-        for y in 0...(h - p) {
-            for x in 0...(w - p) {
-                let s = integral[(y + p) * (w + 1) + x + p] - integral[y * (w + 1) + x + p]
-                    - integral[(y + p) * (w + 1) + x] + integral[y * (w + 1) + x]
-                out[y * w + x] = Float(s / area)
-            }
-        }
-        return out
+        return sums.map { Float($0 / area) }
     }
 
     /// Known pixels where fixed, `guess` in the hole, blended by the soft mask.

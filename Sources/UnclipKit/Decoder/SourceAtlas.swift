@@ -45,23 +45,14 @@ struct SourceAtlas: Sendable {
                 }
             }
             for y in 0..<h { rows[y0 + y] = Int32(e) }
-            // Integral image of unusable pixels: a corner is valid when the
-            // p×p window above-left of it holds none.
-            var bad = [Int32](repeating: 0, count: (w + 1) * (h + 1))
-            for y in 0..<h {
-                var run: Int32 = 0
-                for x in 0..<w {
-                    if let u = usable[e], u[y * w + x] < 0.999 { run += 1 }
-                    bad[(y + 1) * (w + 1) + x + 1] = bad[y * (w + 1) + x + 1] + run
-                }
+            // A corner is valid when its p×p window holds no unusable pixel.
+            let bad = WindowSums.corners(width: w, height: h, patch: p) { i in
+                if let u = usable[e], u[i] < 0.999 { return 1 }
+                return 0
             }
             if w >= p && h >= p {
                 for y in 0...(h - p) {
-                    for x in 0...(w - p) {
-                        let s = bad[(y + p) * (w + 1) + x + p] - bad[y * (w + 1) + x + p]
-                            - bad[(y + p) * (w + 1) + x] + bad[y * (w + 1) + x]
-                        if s == 0 { ok[(y0 + y) * W + x] = true }
-                    }
+                    for x in 0...(w - p) where bad[y * w + x] == 0 { ok[(y0 + y) * W + x] = true }
                 }
             }
             y0 += h
