@@ -73,7 +73,7 @@ public struct CLIPConfig: Sendable, Equatable {
         func tower(_ d: [String: Any], _ label: String, hidden: Int, mlp: Int, layers: Int, heads: Int) throws -> Tower {
             let actName = (d["hidden_act"] as? String) ?? "quick_gelu"
             guard let act = Activation(configName: actName) else {
-                throw UnclipError.model("\(name): \(label).hidden_act \"\(actName)\" is not supported (quick_gelu, gelu, gelu_new, relu)")
+                throw UnclipError.model("\(name): \(label).hidden_act \"\(actName)\" is not supported (quick_gelu, gelu, gelu_new, relu, silu)")
             }
             let eps = (d["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-5
             let t = Tower(hiddenSize: try int(d, "hidden_size", hidden, label),

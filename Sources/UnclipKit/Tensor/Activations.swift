@@ -9,6 +9,8 @@ public enum Activation: String, Sendable {
     /// The tanh approximation (`gelu_new`, `gelu_pytorch_tanh` in transformers).
     case geluTanh = "gelu_new"
     case relu = "relu"
+    /// x·σ(x) (Elfwing et al. 2018), the diffusion networks' nonlinearity.
+    case silu = "silu"
     case identity = "linear"
 
     public init?(configName: String) {
@@ -25,6 +27,7 @@ public enum Activation: String, Sendable {
         case .gelu: return 0.5 * x * (1 + erff(x * 0.70710678118654752))
         case .geluTanh: return 0.5 * x * (1 + tanhf(0.79788456080286536 * (x + 0.044715 * x * x * x)))
         case .relu: return max(x, 0)
+        case .silu: return x / (1 + expf(-x))
         case .identity: return x
         }
     }
@@ -47,6 +50,7 @@ public enum Activation: String, Sendable {
             switch (self, bias) {
             case let (.identity, b?): for c in 0..<cols { p[c] += b[c] }
             case let (.quickGELU, b): Self.quickGELURow(p, cols: cols, bias: b)
+            case let (.silu, b): Self.affine(p, into: p, count: cols, scale: 1, shift: 0, silu: true, bias: b)
             case let (_, b?): for c in 0..<cols { p[c] = apply(p[c] + b[c]) }
             case (_, nil): for c in 0..<cols { p[c] = apply(p[c]) }
             }
@@ -71,6 +75,33 @@ public enum Activation: String, Sendable {
             p[c] = x / (1 + expf(-1.702 * x))
             c += 1
         }
+    }
+
+    /// y[i] = a·x[i] + b (+ bias[i]), then SiLU when `silu`, eight lanes at
+    /// a time: the norm–activation pairs of the diffusion networks run over
+    /// every activation (MoVQ's last levels: 128 × 512² values).
+    static func affine(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int,
+                       scale a: Float, shift b: Float, silu: Bool, bias: UnsafePointer<Float>? = nil) {
+        var i = 0
+        let xr = UnsafeRawPointer(x), yr = UnsafeMutableRawPointer(y)
+        while i + 8 <= count {
+            var v = xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) * a + b
+            if let bias { v += UnsafeRawPointer(bias).loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self) }
+            if silu { v = v / (1 + exp8(-v)) }
+            yr.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            var v = x[i] * a + b + (bias?[i] ?? 0)
+            if silu { v = v / (1 + expf(-v)) }
+            y[i] = v
+            i += 1
+        }
+    }
+
+    /// SiLU over `count` values in place.
+    static func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        affine(x, into: x, count: count, scale: 1, shift: 0, silu: true)
     }
 
     /// e^x for eight lanes: x = n·ln2 + r with |r| ≤ ln2/2, e^r by its

@@ -118,3 +118,42 @@ public struct Attention: @unchecked Sendable {
         }
     }
 }
+
+extension Attention {
+    /// ctx[Tq, heads·dh] = softmax(q·kᵀ·scale)·v per head, for one query
+    /// sequence q [Tq, ·] against keys and values k, v [Tk, ·], heads
+    /// addressed in place at columns h·dh of rows `ld*` apart. Queries go in
+    /// chunks so that the scores of a large image (MoVQ's 4096 pixels attend
+    /// to each other) stay a few MB per thread; chunks and heads are spread
+    /// over the threads, and neither the split nor the count changes a result.
+    public static func attend(q: UnsafePointer<Float>, ldq: Int, k: UnsafePointer<Float>, ldk: Int,
+                              v: UnsafePointer<Float>, ldv: Int, queries tq: Int, keys tk: Int,
+                              heads: Int, headDim dh: Int, scale: Float,
+                              into ctx: UnsafeMutablePointer<Float>, ldc: Int) {
+        let chunk = max(1, min(tq, (1 << 20) / max(tk, 1)))
+        let chunks = (tq + chunk - 1) / chunk
+        let items = chunks * heads
+        let parts = max(1, min(BLAS.threads, items))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let s = UnsafeMutablePointer<Float>.allocate(capacity: chunk * tk)   // [rows, Tk]
+            defer { s.deallocate() }
+            for item in (items * part / parts)..<(items * (part + 1) / parts) {
+                let hd = item % heads, c = item / heads
+                let r0 = c * chunk, rows = min(chunk, tq - r0)
+                BLAS.gemm(m: rows, n: tk, k: dh, alpha: scale, a: q + r0 * ldq + hd * dh, lda: ldq,
+                          b: k + hd * dh, ldb: ldk, transB: true, beta: 0, c: s, ldc: tk)
+                for i in 0..<rows {
+                    let p = s + i * tk
+                    var m = -Float.infinity
+                    for j in 0..<tk { m = max(m, p[j]) }
+                    var sum: Float = 0
+                    for j in 0..<tk { let e = expf(p[j] - m); p[j] = e; sum += e }
+                    let inv = 1 / sum
+                    for j in 0..<tk { p[j] *= inv }
+                }
+                BLAS.gemm(m: rows, n: dh, k: tk, a: s, lda: tk, b: v + hd * dh, ldb: ldv, transB: false,
+                          beta: 0, c: ctx + r0 * ldc + hd * dh, ldc: ldc)
+            }
+        }
+    }
+}

@@ -50,4 +50,20 @@ public final class Tensor: @unchecked Sendable {
     public func row(_ r: Int) -> UnsafeMutablePointer<Float> { data + r * cols }
 
     public func toArray() -> [Float] { Array(UnsafeBufferPointer(start: data, count: count)) }
+
+    /// dst [cols, rows] = src [rows, cols]ᵀ, in 32×32 tiles so both sides stay in cache.
+    public static func transpose(_ src: UnsafePointer<Float>, rows: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
+        let t = 32
+        Parallel.rows((rows + t - 1) / t, minRows: 1) { range in
+            for rb in range {
+                let r0 = rb * t, r1 = min(rows, r0 + t)
+                var c0 = 0
+                while c0 < cols {
+                    let c1 = min(cols, c0 + t)
+                    for r in r0..<r1 { for c in c0..<c1 { dst[c * rows + r] = src[r * cols + c] } }
+                    c0 = c1
+                }
+            }
+        }
+    }
 }

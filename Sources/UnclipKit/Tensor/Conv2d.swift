@@ -1,0 +1,127 @@
+import Dispatch
+
+/// A 2-D convolution with PyTorch's layout (weight [Cout, Cin, kh, kw],
+/// bias [Cout]) on one image at a time, channels first: x [Cin, H, W] →
+/// y [Cout, Hout, Wout].
+///
+/// 1×1 convolutions are one product, y[Cout, P] = W[Cout, Cin]·x[Cin, P].
+/// Larger kernels unfold the input (im2col) one band of output rows at a
+/// time and multiply each band on its own: a whole 512×512 unfold at 128
+/// channels would be 1.2 GB, a band stays under `bandBytes`. Bands depend
+/// only on the shapes, never on the thread count, so neither do results.
+public struct Conv2d: @unchecked Sendable {
+    public let weight: Tensor   // [Cout, Cin, kh, kw]
+    public let bias: Tensor?    // [Cout]
+    public let stride: Int
+    /// Zero padding (top, left, bottom, right): asymmetric for diffusers'
+    /// Downsample2D with padding 0, which pads right and bottom by one.
+    public let padding: (top: Int, left: Int, bottom: Int, right: Int)
+
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int) {
+        self.init(weight: weight, bias: bias, stride: stride, padding: (padding, padding, padding, padding))
+    }
+
+    public init(weight: Tensor, bias: Tensor?, stride: Int = 1, padding: (top: Int, left: Int, bottom: Int, right: Int)) {
+        precondition(weight.shape.count == 4, "Conv2d weight must be [Cout, Cin, kh, kw]")
+        precondition(bias == nil || bias!.count == weight.shape[0])
+        self.weight = weight; self.bias = bias; self.stride = stride; self.padding = padding
+    }
+
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] }
+    var kh: Int { weight.shape[2] }
+    var kw: Int { weight.shape[3] }
+
+    /// Upper bound on one band's unfolded input.
+    static let bandBytes = 4 << 20
+
+    public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
+        ((h + padding.top + padding.bottom - kh) / stride + 1, (w + padding.left + padding.right - kw) / stride + 1)
+    }
+
+    /// y [Cout, Hout, Wout] = conv(x [Cin, H, W]) + bias; with `accumulate`, y += conv(x) + bias.
+    public func forward(_ x: UnsafePointer<Float>, height h: Int, width w: Int,
+                        into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let (ho, wo) = outputSize(height: h, width: w)
+        let cin = inChannels, cout = outChannels, p = ho * wo
+        let k = cin * kh * kw
+        if kh == 1 && kw == 1 && stride == 1 && padding == (0, 0, 0, 0) {
+            // Column blocks of the pixels, one product each.
+            let blocks = max(1, min(BLAS.threads, p / 256))
+            DispatchQueue.concurrentPerform(iterations: blocks) { b in
+                let j0 = p * b / blocks, j1 = p * (b + 1) / blocks
+                prefillBias(y, pixels: j0..<j1, stride: p, accumulate: accumulate)
+                BLAS.gemm(m: cout, n: j1 - j0, k: cin, a: weight.data, lda: cin, b: x + j0, ldb: p, transB: false,
+                          beta: accumulate || bias != nil ? 1 : 0, c: y + j0, ldc: p)
+            }
+            return
+        }
+        let bandRows = max(1, min(ho, Self.bandBytes / max(1, 4 * k * wo)))
+        let bands = (ho + bandRows - 1) / bandRows
+        DispatchQueue.concurrentPerform(iterations: bands) { band in
+            let r0 = band * bandRows, r1 = min(ho, r0 + bandRows)
+            let n = (r1 - r0) * wo
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: k * n)   // [K, rows·Wout]
+            defer { col.deallocate() }
+            unfold(x, height: h, width: w, outWidth: wo, rows: r0..<r1, into: col)
+            prefillBias(y, pixels: (r0 * wo)..<(r1 * wo), stride: p, accumulate: accumulate)
+            BLAS.gemm(m: cout, n: n, k: k, a: weight.data, lda: k, b: col, ldb: n, transB: false,
+                      beta: accumulate || bias != nil ? 1 : 0, c: y + r0 * wo, ldc: p)
+        }
+    }
+
+    /// Writes (or adds) the bias into y's pixels `pixels` of every channel, for a GEMM with beta = 1 to add onto.
+    private func prefillBias(_ y: UnsafeMutablePointer<Float>, pixels: Range<Int>, stride p: Int, accumulate: Bool) {
+        guard let b = bias else { return }
+        for c in 0..<outChannels {
+            let row = y + c * p
+            if accumulate { for i in pixels { row[i] += b.data[c] } } else { for i in pixels { row[i] = b.data[c] } }
+        }
+    }
+
+    /// col[(ci·kh + ky)·kw + kx, (oy − r0)·Wout + ox] = x[ci, oy·s − top + ky, ox·s − left + kx], zero outside.
+    private func unfold(_ x: UnsafePointer<Float>, height h: Int, width w: Int, outWidth wo: Int,
+                        rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
+        let n = rows.count * wo, s = stride
+        for ci in 0..<inChannels {
+            let plane = x + ci * h * w
+            for ky in 0..<kh {
+                for kx in 0..<kw {
+                    var dst = col + ((ci * kh + ky) * kw + kx) * n
+                    // Output columns whose input column lies inside the image.
+                    let oxLo = max(0, (padding.left - kx + s - 1) / s)
+                    let last = w - 1 + padding.left - kx
+                    let oxHi = last < 0 ? 0 : min(wo, last / s + 1)
+                    for oy in rows {
+                        let iy = oy * s - padding.top + ky
+                        if iy < 0 || iy >= h || oxLo >= oxHi {
+                            dst.initialize(repeating: 0, count: wo)
+                        } else {
+                            let src = plane + iy * w - padding.left + kx
+                            if oxLo > 0 { dst.initialize(repeating: 0, count: oxLo) }
+                            if s == 1 {
+                                (dst + oxLo).initialize(from: src + oxLo, count: oxHi - oxLo)
+                            } else {
+                                for ox in oxLo..<oxHi { dst[ox] = src[ox * s] }
+                            }
+                            if oxHi < wo { (dst + oxHi).initialize(repeating: 0, count: wo - oxHi) }
+                        }
+                        dst += wo
+                    }
+                }
+            }
+        }
+    }
+
+    /// Allocating form over a batch: x [B, Cin, H, W] → [B, Cout, Hout, Wout].
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        precondition(x.shape.count == 4 && x.shape[1] == inChannels, "Conv2d expects [B, \(inChannels), H, W], got \(x.shape)")
+        let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let (ho, wo) = outputSize(height: h, width: w)
+        let y = Tensor(shape: [b, outChannels, ho, wo])
+        for i in 0..<b {
+            forward(x.data + i * inChannels * h * w, height: h, width: w, into: y.data + i * outChannels * ho * wo)
+        }
+        return y
+    }
+}
