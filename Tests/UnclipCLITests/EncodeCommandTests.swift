@@ -24,7 +24,12 @@ final class EncodeCommandTests: XCTestCase {
         let dir = try CLI.tempDir(self)
         let r = try CLI.shell("unclip encode --model '\(model)' '\(landscape)' | unclip info -", cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stdoutText, "stdin: unclip embedding v1, image, model tiny-gelu, dim 32, source kodim03-96x64.png, exemplar 96x64\n")
+        let prefix = "stdin: unclip embedding v2, image, model tiny-gelu, dim 32, source kodim03-96x64.png, exemplar 96x64, norm "
+        XCTAssertTrue(r.stdoutText.hasPrefix(prefix), r.stdoutText)
+        // The raw length of the projected features is recorded beside the unit vector.
+        let norm = Float(r.stdoutText.dropFirst(prefix.count).trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertNotNil(norm, r.stdoutText)
+        XCTAssertGreaterThan(abs((norm ?? 1) - 1), 1e-3)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), [], "a pipe writes no files")
     }
 
@@ -97,7 +102,7 @@ final class EncodeCommandTests: XCTestCase {
 
     func testExemplarIsShrunkToExemplarSize() throws {
         let r = try CLI.shell("unclip encode --model '\(model)' --exemplar-size 40 '\(landscape)' | unclip info -", cwd: try CLI.tempDir(self))
-        XCTAssertTrue(r.stdoutText.hasSuffix("exemplar 40x27\n"), r.stdoutText + r.stderr)
+        XCTAssertTrue(r.stdoutText.contains(", exemplar 40x27, "), r.stdoutText + r.stderr)
     }
 
     func testEmbeddingGivenAsImageIsRefused() throws {

@@ -40,16 +40,16 @@ final class InfoCommandTests: XCTestCase {
     func testEmbeddingStreamThroughARealPipe() throws {
         let dir = try CLI.tempDir(self)
         let emb = Fixtures.root.appendingPathComponent("embeddings")
-        let r = try CLI.shell("cat python-written.emb swift-written.emb python-written.emb | unclip info -", cwd: emb)
+        let r = try CLI.shell("cat python-written.emb swift-written.emb swift-written-v1.emb | unclip info -", cwd: emb)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdoutText, """
         stdin[0]: unclip embedding v1, image, model python-test, dim 16, source python.png, exemplar 5x4
-        stdin[1]: unclip embedding v1, image, model swift-test, dim 16, source swift.png, exemplar 6x4
-        stdin[2]: unclip embedding v1, image, model python-test, dim 16, source python.png, exemplar 5x4
+        stdin[1]: unclip embedding v2, image, model swift-test, dim 16, source swift.png, exemplar 6x4, norm 18.439089, latent 2x2x3
+        stdin[2]: unclip embedding v1, image, model swift-test, dim 16, source swift.png, exemplar 6x4
 
         """)
         let one = try CLI.run(["info", emb.appendingPathComponent("swift-written.emb").path], cwd: dir)
-        XCTAssertEqual(one.stdoutText, "\(emb.path)/swift-written.emb: unclip embedding v1, image, model swift-test, dim 16, source swift.png, exemplar 6x4\n")
+        XCTAssertEqual(one.stdoutText, "\(emb.path)/swift-written.emb: unclip embedding v2, image, model swift-test, dim 16, source swift.png, exemplar 6x4, norm 18.439089, latent 2x2x3\n")
     }
 
     /// Runs `unclip info` on bad input in an empty folder and checks the exit

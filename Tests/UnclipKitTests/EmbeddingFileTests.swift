@@ -55,12 +55,33 @@ final class EmbeddingFileTests: XCTestCase {
     func testUnknownVersion() throws {
         var bytes = sample().serialize()
         let s = String(decoding: bytes, as: UTF8.self)
-        let r = s.range(of: "\"format_version\":\"1\"")!
+        let r = s.range(of: "\"format_version\":\"2\"")!
         let off = s.utf8.distance(from: s.startIndex, to: r.lowerBound) + "\"format_version\":\"".utf8.count
         bytes[off] = UInt8(ascii: "9")
         XCTAssertThrowsError(try EmbeddingFile.parse(bytes, name: "v.emb")) { err in
             XCTAssertTrue("\(err)".contains("version 9 is not supported"), "\(err)")
         }
+    }
+
+    func testNormAndLatentRoundTripAndAreChecked() throws {
+        var e = sample()
+        e.norm = 12.5
+        e.latent = .init(shape: [4, 2, 3], values: (0..<24).map { Float($0) / 7 })
+        let back = try EmbeddingFile.parse(e.serialize(), name: "x")
+        XCTAssertEqual(back, e)
+        XCTAssertEqual(back.rawEmbedding!, e.embedding.map { $0 * 12.5 })
+        var nan = e
+        nan.latent!.values[5] = .infinity
+        XCTAssertThrowsError(try EmbeddingFile.parse(nan.serialize(), name: "l.emb")) { XCTAssertTrue("\($0)".contains("latent has a non-finite value at index 5"), "\($0)") }
+        var badNorm = e.serialize()
+        let s = String(decoding: badNorm, as: UTF8.self)
+        let r = s.range(of: "\"norm\":\"12.5\"")!
+        let off = s.utf8.distance(from: s.startIndex, to: r.lowerBound) + "\"norm\":\"".utf8.count
+        badNorm[off] = UInt8(ascii: "-")
+        XCTAssertThrowsError(try EmbeddingFile.parse(badNorm, name: "n.emb")) { XCTAssertTrue("\($0)".contains("\"norm\" must be a positive number"), "\($0)") }
+        let wrongShape = SafeTensors.serialize([.f32("embedding", e.embedding, shape: [4]), .f32("latent", [1, 2], shape: [2])],
+                                               metadata: ["format": "unclip.embedding", "format_version": "2", "kind": "text"])
+        XCTAssertThrowsError(try EmbeddingFile.parse(wrongShape, name: "s.emb")) { XCTAssertTrue("\($0)".contains("\"latent\" must be F32 with shape [C, h, w]"), "\($0)") }
     }
 
     func testSHA256KnownVectors() {

@@ -16,7 +16,17 @@ final class EmbeddingInteropTests: XCTestCase {
         return EmbeddingFile(embedding: raw.map { $0 / n }, exemplar: exemplar, kind: .image, model: "swift-test",
                              modelHash: String(repeating: "a", count: 64), source: "swift.png",
                              sourceHash: String(repeating: "b", count: 64), resolution: 224,
-                             extra: ["seed": "9", "command": "unclip encode swift.png"])
+                             extra: ["seed": "9", "command": "unclip encode swift.png"],
+                             norm: n, latent: .init(shape: [2, 2, 3], values: (0..<12).map { Float($0) * 0.25 - 1.5 }))
+    }
+
+    /// swift-written-v1.emb is what the writer produced before format version 2: no norm, no latent.
+    func testVersionOneFilesStillRead() throws {
+        let e = try EmbeddingFile.read(KitFixtures.path("embeddings/swift-written-v1.emb"))
+        var want = Self.swiftSample()
+        want.norm = nil; want.latent = nil; want.version = 1
+        XCTAssertEqual(e, want)
+        XCTAssertNil(e.rawEmbedding)
     }
 
     func testPythonWrittenEmbLoads() throws {
@@ -70,7 +80,9 @@ final class EmbeddingInteropTests: XCTestCase {
 
         let numpyNames: Set<String> = ["F64", "F32", "F16", "BF16", "I64", "I32", "I16", "I8", "U8", "BOOL"]
         var spans: [(Int, Int)] = []
-        for (name, dtype, shape, size) in [("embedding", "F32", [16], 4), ("exemplar", "U8", [4, 6, 3], 1)] {
+        XCTAssertEqual(meta["format_version"] as? String, "2")
+        XCTAssertEqual(Float(meta["norm"] as? String ?? ""), e.norm)
+        for (name, dtype, shape, size) in [("embedding", "F32", [16], 4), ("exemplar", "U8", [4, 6, 3], 1), ("latent", "F32", [2, 2, 3], 4)] {
             let t = try XCTUnwrap(json[name] as? [String: Any], name)
             let dt = try XCTUnwrap(t["dtype"] as? String)
             XCTAssertTrue(numpyNames.contains(dt))
@@ -81,11 +93,11 @@ final class EmbeddingInteropTests: XCTestCase {
             XCTAssertEqual((8 + n + offs[0]) % size, 0, "\(name) is not aligned for its dtype")
             spans.append((offs[0], offs[1]))
         }
-        XCTAssertEqual(json.count, 3, "only __metadata__, embedding and exemplar")
+        XCTAssertEqual(json.count, 4, "only __metadata__, embedding, exemplar and latent")
         spans.sort { $0.0 < $1.0 }
         XCTAssertEqual(spans.first?.0, 0)
-        XCTAssertEqual(spans[0].1, spans[1].0, "tensors must be contiguous")
-        XCTAssertEqual(8 + n + spans[1].1, b.count, "no bytes after the last tensor")
+        for i in 1..<spans.count { XCTAssertEqual(spans[i - 1].1, spans[i].0, "tensors must be contiguous") }
+        XCTAssertEqual(8 + n + spans.last!.1, b.count, "no bytes after the last tensor")
 
         let emb = try XCTUnwrap(json["embedding"] as? [String: Any])
         let start = 8 + n + (emb["data_offsets"] as! [Int])[0]

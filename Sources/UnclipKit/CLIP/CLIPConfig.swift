@@ -39,9 +39,15 @@ public struct CLIPConfig: Sendable, Equatable {
     public var vision: Vision
     public var text: Text
     public var projectionDim: Int
+    /// The towers the checkpoint holds: both for `CLIPModel`, one for the
+    /// single-tower `CLIPVisionModelWithProjection` / `CLIPTextModelWithProjection`
+    /// folders of Kandinsky's prior (`image_encoder/`, `text_encoder/`).
+    public var towers: Towers = .both
 
-    public init(vision: Vision, text: Text, projectionDim: Int) {
-        self.vision = vision; self.text = text; self.projectionDim = projectionDim
+    public enum Towers: String, Sendable { case both, vision, text }
+
+    public init(vision: Vision, text: Text, projectionDim: Int, towers: Towers = .both) {
+        self.vision = vision; self.text = text; self.projectionDim = projectionDim; self.towers = towers
     }
 
     public static func load(directory: URL) throws -> CLIPConfig {
@@ -56,12 +62,17 @@ public struct CLIPConfig: Sendable, Equatable {
         guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw UnclipError.model("\(name): not a JSON object")
         }
-        if let t = root["model_type"] as? String, t != "clip" {
-            throw UnclipError.model("\(name): model_type is \"\(t)\", expected \"clip\"")
+        let towers: Towers
+        switch root["model_type"] as? String {
+        case nil, "clip": towers = .both
+        case "clip_vision_model": towers = .vision
+        case "clip_text_model": towers = .text
+        case let t?: throw UnclipError.model("\(name): model_type is \"\(t)\", expected \"clip\", \"clip_vision_model\" or \"clip_text_model\"")
         }
-        // Configs written by old transformers versions keep the towers under `*_config_dict`.
-        let tc = (root["text_config"] as? [String: Any]) ?? (root["text_config_dict"] as? [String: Any]) ?? [:]
-        let vc = (root["vision_config"] as? [String: Any]) ?? (root["vision_config_dict"] as? [String: Any]) ?? [:]
+        // Configs written by old transformers versions keep the towers under
+        // `*_config_dict`; a single tower's config is the tower's own, at the top.
+        let tc = towers == .text ? root : (root["text_config"] as? [String: Any]) ?? (root["text_config_dict"] as? [String: Any]) ?? [:]
+        let vc = towers == .vision ? root : (root["vision_config"] as? [String: Any]) ?? (root["vision_config_dict"] as? [String: Any]) ?? [:]
 
         func int(_ d: [String: Any], _ key: String, _ def: Int, _ tower: String) throws -> Int {
             guard let v = d[key] else { return def }
@@ -100,6 +111,6 @@ public struct CLIPConfig: Sendable, Equatable {
                         maxPositions: try int(tc, "max_position_embeddings", 77, "text_config"),
                         eosTokenID: eos)
         let proj = try int(root, "projection_dim", 512, "config")
-        return CLIPConfig(vision: vision, text: text, projectionDim: proj)
+        return CLIPConfig(vision: vision, text: text, projectionDim: proj, towers: towers)
     }
 }

@@ -5,6 +5,10 @@ import Foundation
 /// vision tower, captions through `CLIPTokenizer` and the text tower.
 extension CLIPModel: ImageEmbedder, TextEmbedder {
     public func embed(images: [Image]) throws -> [[Float]] {
+        try embedKeepingNorms(images: images).map(\.vector)
+    }
+
+    public func embedKeepingNorms(images: [Image]) throws -> [(vector: [Float], norm: Float?)] {
         let pre = try preprocessor()
         guard pre.cropSize == inputResolution else {
             throw UnclipError.model("\(directory.path): preprocessor_config.json crops to \(pre.cropSize) pixels but the model reads \(inputResolution)")
@@ -22,7 +26,7 @@ extension CLIPModel: ImageEmbedder, TextEmbedder {
                 }
             }
         }
-        return try embed(pixels: pixels, count: images.count)
+        return try embedKeepingNorms(pixels: pixels, count: images.count).map { ($0.vector, $0.norm) }
     }
 
     public func embed(texts: [String]) throws -> [[Float]] {

@@ -26,6 +26,9 @@ public final class CLIPModel: @unchecked Sendable {
     public init(directory: URL) throws {
         self.directory = directory
         config = try CLIPConfig.load(directory: directory)
+        guard config.towers == .both else {
+            throw UnclipError.model("\(directory.path): a single CLIP \(config.towers.rawValue) tower (\(config.towers == .vision ? "CLIPVisionModelWithProjection" : "CLIPTextModelWithProjection")), not a two-tower CLIP model")
+        }
         let path = directory.appendingPathComponent("model.safetensors").path
         weights = try CLIPWeights(path: path, config: config)
         vision = VisionTransformer(weights, config: config)
@@ -53,18 +56,23 @@ public final class CLIPModel: @unchecked Sendable {
 
     /// pixels [N, C, S, S] (already normalised) → [N][Pdim] unit vectors, in batches of `batchSize`.
     public func embed(pixels: [Float], count: Int) throws -> [[Float]] {
+        try embedKeepingNorms(pixels: pixels, count: count).map(\.vector)
+    }
+
+    /// The same, with each vector's length before normalising.
+    public func embedKeepingNorms(pixels: [Float], count: Int) throws -> [(vector: [Float], norm: Float)] {
         let per = vision.inputCount
         guard pixels.count == count * per else {
             throw UnclipError.failure("expected \(count) × \(per) pixel values, got \(pixels.count)")
         }
-        var out: [[Float]] = []
+        var out: [(vector: [Float], norm: Float)] = []
         out.reserveCapacity(count)
         try pixels.withUnsafeBufferPointer { px in
             var start = 0
             while start < count {
                 let n = min(max(batchSize, 1), count - start)
                 let y = vision.forward(pixels: px.baseAddress! + start * per, batch: n)   // [n, Pdim]
-                for i in 0..<n { out.append(try Self.normalised(y, row: i)) }
+                for i in 0..<n { out.append(try Self.normalisedKeepingNorm(y, row: i)) }
                 start += n
             }
         }
@@ -100,10 +108,14 @@ public final class CLIPModel: @unchecked Sendable {
     }
 
     static func normalised(_ y: Tensor, row: Int) throws -> [Float] {
+        try normalisedKeepingNorm(y, row: row).vector
+    }
+
+    static func normalisedKeepingNorm(_ y: Tensor, row: Int) throws -> (vector: [Float], norm: Float) {
         let v = Array(UnsafeBufferPointer(start: y.row(row), count: y.cols))
         let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         guard norm.isFinite, norm > 0 else { throw UnclipError.model("the model produced a zero or non-finite embedding") }
-        return v.map { Float(Double($0) / norm) }
+        return (v.map { Float(Double($0) / norm) }, Float(norm))
     }
 
     /// The weights' identity recorded in every `.emb` file, so embeddings

@@ -98,7 +98,8 @@ public final class CLIPWeights: @unchecked Sendable {
             throw UnclipError.model("\(dir): no model.safetensors (PyTorch .bin checkpoints are not read; convert with `safetensors`)")
         }
         file = try SafeTensors(mappingFile: path)
-        let expected = CLIPWeightMap.vision(config) + CLIPWeightMap.text(config)
+        let expected = (config.towers == .text ? [] : CLIPWeightMap.vision(config))
+            + (config.towers == .vision ? [] : CLIPWeightMap.text(config))
 
         var missing: [String] = [], wrong: [String] = [], badType: [String] = []
         for p in expected {
@@ -108,10 +109,11 @@ public final class CLIPWeights: @unchecked Sendable {
         }
         let known = Set(expected.map(\.name))
         let extra = file.names.filter { !known.contains($0) && !CLIPWeightMap.isKnownUnused($0) }
+        let what = config.towers == .both ? "a CLIP model" : "a CLIP \(config.towers.rawValue) tower"
         var problems: [String] = []
         func list(_ xs: [String]) -> String { xs.prefix(3).joined(separator: ", ") + (xs.count > 3 ? " and \(xs.count - 3) more" : "") }
         if !missing.isEmpty { problems.append("missing tensor\(missing.count > 1 ? "s" : "") \(list(missing))") }
-        if !extra.isEmpty { problems.append("unused tensor\(extra.count > 1 ? "s" : "") \(list(extra)) (not part of a CLIP model with this config.json)") }
+        if !extra.isEmpty { problems.append("unused tensor\(extra.count > 1 ? "s" : "") \(list(extra)) (not part of \(what) with this config.json)") }
         if !wrong.isEmpty { problems.append("wrong shape: \(list(wrong))") }
         if !badType.isEmpty { problems.append("unsupported type (F32, F16 or BF16 only): \(list(badType))") }
         if !problems.isEmpty { throw UnclipError.model("\(path): " + problems.joined(separator: "; ")) }

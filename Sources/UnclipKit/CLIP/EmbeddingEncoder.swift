@@ -56,7 +56,7 @@ public struct EmbeddingEncoder {
         // of their own while CLIP preprocesses (one thread per image) and runs,
         // rather than before, on the one-image path's critical path.
         let exemplars = ExemplarJob(images: images, maxSide: exemplarSize)
-        let vectors = try model.embed(images: images)
+        let vectors = try model.embedKeepingNorms(images: images)
         let items = zip(images, exemplars.wait()).enumerated().map { i, pair in
             (image: pair.0, hash: hashes[i], exemplar: pair.1)
         }
@@ -64,9 +64,9 @@ public struct EmbeddingEncoder {
             let (item, v) = pair
             var extra = provenance
             extra["source_size"] = "\(item.image.width)x\(item.image.height)"
-            return EmbeddingFile(embedding: v, exemplar: item.exemplar, kind: .image,
+            return EmbeddingFile(embedding: v.vector, exemplar: item.exemplar, kind: .image,
                                  model: model.modelName, modelHash: model.modelHash, source: input.source,
-                                 sourceHash: item.hash, resolution: model.inputResolution, extra: extra)
+                                 sourceHash: item.hash, resolution: model.inputResolution, extra: extra, norm: v.norm)
         }
     }
 

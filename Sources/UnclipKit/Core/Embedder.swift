@@ -11,6 +11,15 @@ public protocol ImageEmbedder: AnyObject {
     var inputResolution: Int { get }
     /// [N] images → [N][D] unit vectors.
     func embed(images: [Image]) throws -> [[Float]]
+    /// The unit vectors with each one's length before normalising, where the
+    /// embedder has one (a diffusion decoder is conditioned on the raw vector).
+    func embedKeepingNorms(images: [Image]) throws -> [(vector: [Float], norm: Float?)]
+}
+
+extension ImageEmbedder {
+    public func embedKeepingNorms(images: [Image]) throws -> [(vector: [Float], norm: Float?)] {
+        try embed(images: images).map { ($0, nil) }
+    }
 }
 
 /// Captions → unit vectors in the same space as `ImageEmbedder`'s.

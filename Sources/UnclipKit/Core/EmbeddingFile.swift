@@ -5,19 +5,26 @@ import Foundation
 /// the decoder draws from. The pair plays the role of unCLIP's (z_i, x_T)
 /// latent (Ramesh et al. 2022, §2).
 ///
-/// Layout (format version 1):
+/// Layout (format version 2; version 1 lacks `norm` and `latent` and still reads):
 /// - tensor `embedding`: F32 [D], L2-normalised;
 /// - tensor `exemplar` (image kind only): U8 [H, W, 3], the source at working resolution;
-/// - `__metadata__`: `format` = "unclip.embedding", `format_version` = "1",
+/// - tensor `latent` (optional): F32 [C, h, w], a diffusion decoder's
+///   initial latent x_T, the second half of unCLIP's bipartite latent
+///   (z_i, x_T); decoding starts from it when present;
+/// - `__metadata__`: `format` = "unclip.embedding", `format_version` = "2",
 ///   `model`, `model_sha256`, `kind` ("image" or "text"), `source`,
-///   `source_sha256`, `resolution` (CLIP input size), `dim`, plus free-form
-///   provenance (`seed`, `command`, `edit`).
+///   `source_sha256`, `resolution` (CLIP input size), `dim`, `norm` (the
+///   embedding's length before normalising, as a decimal; optional: a
+///   diffusion decoder is conditioned on the unnormalised vector), plus
+///   free-form provenance (`seed`, `command`, `edit`).
 ///
 /// Several records concatenated form a stream (what `unclip encode` writes
 /// to a pipe); each record's length is known from its own header.
 public struct EmbeddingFile: Sendable, Equatable {
     public static let formatName = "unclip.embedding"
-    public static let formatVersion = 1
+    public static let formatVersion = 2
+    /// Versions this build reads: 1 is 2 without `norm` and `latent`.
+    public static let readableVersions = 1...2
 
     public enum Kind: String, Sendable { case image, text }
 
@@ -31,13 +38,34 @@ public struct EmbeddingFile: Sendable, Equatable {
     public var resolution: Int
     /// Provenance that does not change what the file means.
     public var extra: [String: String]
+    /// The embedding's length before it was normalised, where known.
+    public var norm: Float?
+    /// A diffusion decoder's initial latent x_T.
+    public var latent: Latent?
+    /// The format version the record was read as (written records are always `formatVersion`).
+    public var version: Int = formatVersion
+
+    /// F32 [C, h, w].
+    public struct Latent: Sendable, Equatable {
+        public var shape: [Int]
+        public var values: [Float]
+        public init(shape: [Int], values: [Float]) {
+            precondition(shape.count == 3 && shape.reduce(1, *) == values.count, "a latent is [C, h, w]")
+            self.shape = shape; self.values = values
+        }
+    }
 
     public init(embedding: [Float], exemplar: Image?, kind: Kind, model: String, modelHash: String,
-                source: String, sourceHash: String, resolution: Int, extra: [String: String] = [:]) {
+                source: String, sourceHash: String, resolution: Int, extra: [String: String] = [:],
+                norm: Float? = nil, latent: Latent? = nil) {
         self.embedding = embedding; self.exemplar = exemplar; self.kind = kind
         self.model = model; self.modelHash = modelHash; self.source = source
         self.sourceHash = sourceHash; self.resolution = resolution; self.extra = extra
+        self.norm = norm; self.latent = latent
     }
+
+    /// The unnormalised vector a diffusion decoder is conditioned on: the unit vector times `norm`.
+    public var rawEmbedding: [Float]? { norm.map { n in embedding.map { $0 * n } } }
 
     public var dimension: Int { embedding.count }
 
@@ -52,7 +80,10 @@ public struct EmbeddingFile: Sendable, Equatable {
         meta["source_sha256"] = sourceHash
         meta["resolution"] = String(resolution)
         meta["dim"] = String(embedding.count)
+        if let norm { meta["norm"] = String(norm) }   // shortest decimal that reads back as the same float
         var entries = [SafeTensors.Entry.f32("embedding", embedding, shape: [embedding.count])]
+        // Float tensors before the bytes, so that every one stays 4-byte aligned whatever the exemplar's size.
+        if let latent { entries.append(.f32("latent", latent.values, shape: latent.shape)) }
         if let ex = exemplar {
             let rgb = ex.rgb()
             entries.append(.init(name: "exemplar", dtype: .U8, shape: [rgb.height, rgb.width, 3], data: rgb.pixels))
@@ -111,8 +142,8 @@ public struct EmbeddingFile: Sendable, Equatable {
             throw bad("not an unclip embedding (metadata \"format\" is \(m["format"].map { "\"\($0)\"" } ?? "missing"))")
         }
         guard let vs = m["format_version"], let v = Int(vs) else { throw bad("missing format_version") }
-        guard v == formatVersion else {
-            throw bad("embedding format version \(v) is not supported by this unclip (it reads version \(formatVersion)); re-encode the image")
+        guard readableVersions.contains(v) else {
+            throw bad("embedding format version \(v) is not supported by this unclip (it reads versions \(readableVersions.lowerBound)–\(readableVersions.upperBound)); re-encode the image")
         }
         guard let kindS = m["kind"], let kind = Kind(rawValue: kindS) else {
             throw bad("metadata \"kind\" must be \"image\" or \"text\", found \(m["kind"] ?? "nothing")")
@@ -138,14 +169,33 @@ public struct EmbeddingFile: Sendable, Equatable {
             exemplar = Image(width: x.shape[1], height: x.shape[0], channels: 3, pixels: try st.bytes("exemplar"))
         }
         if kind == .image && exemplar == nil { throw bad("an image embedding must carry an \"exemplar\" tensor") }
-        let unknown = Set(st.tensors.keys).subtracting(["embedding", "exemplar"])
+        var rawNorm: Float?, latent: Latent?
+        if v >= 2 {
+            if let s = m["norm"] {
+                guard let n = Float(s), n.isFinite, n > 0 else { throw bad("metadata \"norm\" must be a positive number, found \"\(s)\"") }
+                rawNorm = n
+            }
+            if let x = st.tensors["latent"] {
+                guard x.dtype == .F32, x.shape.count == 3, x.shape.allSatisfy({ $0 > 0 }) else {
+                    throw bad("\"latent\" must be F32 with shape [C, h, w], found \(x.dtype.rawValue)\(x.shape)")
+                }
+                let values = try st.floats("latent")
+                if let i = values.firstIndex(where: { !$0.isFinite }) { throw bad("the latent has a non-finite value at index \(i)") }
+                latent = Latent(shape: x.shape, values: values)
+            }
+        }
+        let unknown = Set(st.tensors.keys).subtracting(v >= 2 ? ["embedding", "exemplar", "latent"] : ["embedding", "exemplar"])
         if let u = unknown.sorted().first { throw bad("unexpected tensor \"\(u)\"") }
-        let reserved: Set<String> = ["format", "format_version", "model", "model_sha256", "kind", "source", "source_sha256", "resolution", "dim"]
+        var reserved: Set<String> = ["format", "format_version", "model", "model_sha256", "kind", "source", "source_sha256", "resolution", "dim"]
+        if v >= 2 { reserved.insert("norm") }
         var extra: [String: String] = [:]
         for (k, v) in m where !reserved.contains(k) { extra[k] = v }
-        return EmbeddingFile(embedding: e, exemplar: exemplar, kind: kind, model: m["model"] ?? "unknown",
-                             modelHash: m["model_sha256"] ?? "", source: m["source"] ?? "",
-                             sourceHash: m["source_sha256"] ?? "", resolution: Int(m["resolution"] ?? "") ?? 0, extra: extra)
+        var file = EmbeddingFile(embedding: e, exemplar: exemplar, kind: kind, model: m["model"] ?? "unknown",
+                                 modelHash: m["model_sha256"] ?? "", source: m["source"] ?? "",
+                                 sourceHash: m["source_sha256"] ?? "", resolution: Int(m["resolution"] ?? "") ?? 0, extra: extra,
+                                 norm: rawNorm, latent: latent)
+        file.version = v
+        return file
     }
 
     /// Edits must not mix vectors from different models: their spaces are

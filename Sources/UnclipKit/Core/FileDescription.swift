@@ -10,9 +10,11 @@ public enum FileDescription {
         case .embedding:
             let records = try EmbeddingFile.parseStream(bytes, name: name)
             return records.enumerated().map { i, e in
-                var s = "\(name)\(records.count > 1 ? "[\(i)]" : ""): unclip embedding v\(EmbeddingFile.formatVersion), \(e.kind.rawValue), model \(e.model), dim \(e.dimension)"
+                var s = "\(name)\(records.count > 1 ? "[\(i)]" : ""): unclip embedding v\(e.version), \(e.kind.rawValue), model \(e.model), dim \(e.dimension)"
                 if !e.source.isEmpty { s += ", source \(e.source)" }
                 if let x = e.exemplar { s += ", exemplar \(x.width)x\(x.height)" }
+                if let n = e.norm { s += ", norm \(n)" }
+                if let l = e.latent { s += ", latent \(l.shape.map(String.init).joined(separator: "x"))" }
                 return s
             }.joined(separator: "\n")
         case .png, .jpeg:
