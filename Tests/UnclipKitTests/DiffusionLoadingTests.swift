@@ -42,6 +42,30 @@ final class DiffusionLoadingTests: XCTestCase {
         XCTAssertEqual(try MoVQ(directory: F.url("tiny-b", "decoder/movq")).weights.storedTypes, ["BF16"])
     }
 
+    func testAComponentWithOnlyAPyTorchPickleLoadsThroughTheRestrictedReader() throws {
+        for (file, variant) in [("movq.bin", "diffusion_pytorch_model.bin"), ("movq-legacy.bin", "diffusion_pytorch_model.fp16.bin")] {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-bin-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+            try FileManager.default.copyItem(at: F.url("tiny-a", "decoder/movq/config.json"), to: dir.appendingPathComponent("config.json"))
+            try FileManager.default.copyItem(at: KitFixtures.root.appendingPathComponent("diffusion/pickle/\(file)"),
+                                             to: dir.appendingPathComponent(variant))
+            let fromPickle = try MoVQ(directory: dir)
+            XCTAssertTrue(fromPickle.weights.path.hasSuffix(variant))
+            let fromSafetensors = try MoVQ(directory: F.url("tiny-a", "decoder/movq"))
+            let z = try F.reference("tiny-a").tensor("movq/decode.in")
+            XCTAssertEqual(fromPickle.decode(z).toArray(), fromSafetensors.decode(z).toArray(), file)
+        }
+        // A pickle that would run code is refused before anything is built from it.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-bin-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.copyItem(at: F.url("tiny-a", "decoder/movq/config.json"), to: dir.appendingPathComponent("config.json"))
+        try FileManager.default.copyItem(at: KitFixtures.root.appendingPathComponent("diffusion/pickle/evil-global.bin"),
+                                         to: dir.appendingPathComponent("diffusion_pytorch_model.bin"))
+        XCTAssertThrowsError(try MoVQ(directory: dir)) { XCTAssertTrue("\($0)".contains("refused"), "\($0)") }
+    }
+
     func testMissingUnusedAndMisshapedTensorsAreNamed() throws {
         let missing = try edited("decoder/unet") { $0.removeAll { $0.name == "mid_block.attentions.0.to_q.weight" } }
         assertModelError(try UNet2DConditionModel(directory: missing), contains: ["missing tensor mid_block.attentions.0.to_q.weight"])

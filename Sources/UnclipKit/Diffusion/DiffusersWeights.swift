@@ -11,7 +11,8 @@ import Foundation
 /// asked for; a model is only used after `finish()` returned.
 public final class DiffusersWeights: @unchecked Sendable {
     public let directory: URL
-    public let file: SafeTensors
+    /// The checkpoint: a safetensors file, or a PyTorch `.bin` read by the restricted unpickler.
+    let file: any TensorStore
     public let path: String
     /// Stored float types found, e.g. ["F16"].
     public private(set) var storedTypes = Set<String>()
@@ -19,8 +20,10 @@ public final class DiffusersWeights: @unchecked Sendable {
     private var missing: [String] = [], misshaped: [String] = [], badType: [String] = []
 
     /// The weight files a component may have, in order of preference: full
-    /// precision first, then the half-precision variant the hub also serves.
-    public static let fileNames = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"]
+    /// precision first, then the half-precision variant the hub also serves;
+    /// a PyTorch pickle only where no safetensors file exists.
+    public static let fileNames = ["diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
+                                   "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"]
 
     public init(directory: URL) throws {
         self.directory = directory
@@ -32,27 +35,27 @@ public final class DiffusersWeights: @unchecked Sendable {
             throw UnclipError.model("\(directory.path): no weights (expected \(Self.fileNames.joined(separator: " or ")))")
         }
         path = directory.appendingPathComponent(name).path
-        file = try SafeTensors(mappingFile: path)
+        file = name.hasSuffix(".bin") ? try TorchPickle(path: path) : try SafeTensors(mappingFile: path)
     }
 
     /// The tensor `name`, which must have `shape`. F32 tensors are views into
     /// the mapping; F16 and BF16 are widened once into owned buffers.
     public func tensor(_ name: String, _ shape: [Int]) -> Tensor {
         used.insert(name)
-        guard let info = file.tensors[name] else { missing.append(name); return Tensor(shape: shape) }
-        guard info.shape == shape else {
-            misshaped.append("\(name) has shape \(info.shape), the config implies \(shape)")
+        guard let (dtype, stored) = file.dtypeAndShape(name) else { missing.append(name); return Tensor(shape: shape) }
+        guard stored == shape else {
+            misshaped.append("\(name) has shape \(stored), the config implies \(shape)")
             return Tensor(shape: shape)
         }
-        guard [.F32, .F16, .BF16].contains(info.dtype), let raw = try? file.raw(name) else {
-            badType.append("\(name) is \(info.dtype.rawValue)")
+        guard [.F32, .F16, .BF16].contains(dtype), let raw = try? file.raw(name) else {
+            badType.append("\(name) is \(dtype.rawValue)")
             return Tensor(shape: shape)
         }
-        storedTypes.insert(info.dtype.rawValue)
-        if info.dtype == .F32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+        storedTypes.insert(dtype.rawValue)
+        if dtype == .F32, let base = raw.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
             return Tensor(viewing: base.assumingMemoryBound(to: Float.self), shape: shape, owner: file)
         }
-        return Tensor(shape: shape, values: (try? file.floats(name)) ?? [Float](repeating: 0, count: info.count))
+        return Tensor(shape: shape, values: (try? file.floats(name)) ?? [Float](repeating: 0, count: shape.reduce(1, *)))
     }
 
     /// A view that prefixes every name with `prefix.`.
