@@ -158,4 +158,39 @@ final class DiffusionParityTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("not a CLIPVisionModelWithProjection"), "\($0)")
         }
     }
+
+    func testInpaintingPipelineMatchesKandinskyV22InpaintPipeline() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let decoder = try KandinskyDecoder(directory: F.url(name, "decoder-inpaint"))
+            let shape = try ref.shape("pipe_inpaint/image")
+            let input = try decoder.inpaintingInput(pixels: try ref.bytes("pipe_inpaint/image"), mask: try ref.floats("pipe_inpaint/mask"),
+                                                    height: shape[0], width: shape[1])
+            F.assertClose(input.imageLatents, try ref.floats("pipe_inpaint/image_latents"), "\(name) inpaint image latents")
+            XCTAssertEqual(input.keep, try ref.floats("pipe_inpaint/mask_latent"), "\(name): the latent mask, after prepare_mask")
+            for (key, kind) in [("ddpm", nil), ("ddim", SchedulerKind.ddim)] as [(String, SchedulerKind?)] {
+                let scheduler = try Schedulers.make(decoder.schedulerConfig, kind: kind)
+                let noise = F.RecordedNoise(ref, prefix: "pipe_inpaint/\(key)/noise")
+                let latents = try decoder.inpaint(input, latents: try ref.floats("pipe_inpaint/latents"),
+                                                  embed: try ref.floats("pipe_inpaint/image_embeds"),
+                                                  negative: try ref.floats("pipe_inpaint/negative_image_embeds"),
+                                                  steps: 5, guidance: 4, scheduler: scheduler, noise: noise.draw)
+                F.assertClose(latents, try ref.floats("pipe_inpaint/\(key)/latents_final"), "\(name) inpaint \(key) latents", tolerance: 1e-3)
+                F.assertImage(decoder.decodeToUnit(latents, height: input.height, width: input.width),
+                              try ref.floats("pipe_inpaint/\(key)/image"), "\(name) inpaint \(key)")
+            }
+        }
+    }
+
+    func testDDIMInversionWithTheUNetMatchesDiffusers() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let decoder = try KandinskyDecoder(directory: F.url(name, "decoder"))
+            let z = decoder.movq.encode(try ref.tensor("invert/pixels"))
+            F.assertClose(z.toArray(), try ref.floats("invert/latents"), "\(name) inversion start latents")
+            let xT = try decoder.invert(latents: try ref.floats("invert/latents"), height: z.shape[2], width: z.shape[3],
+                                        embed: try ref.floats("invert/image_embeds"), steps: 5)
+            F.assertClose(xT, try ref.floats("invert/xT"), "\(name) DDIM-inverted x_T")
+        }
+    }
 }
