@@ -44,6 +44,20 @@ final class DiffusionParityTests: XCTestCase {
         }
     }
 
+    /// The fixtures' images are too small for the Winograd path's default
+    /// threshold, so the whole UNet, MoVQ and pipeline checks run again with
+    /// every 3×3 convolution taking it.
+    func testEverythingAgainWithWinogradConvolutions() throws {
+        let old = Conv2d.winogradMinTiles
+        Conv2d.winogradMinTiles = 0
+        defer { Conv2d.winogradMinTiles = old }
+        try testUNetBlocksAndOutputMatchDiffusersAtEveryTimestep()
+        try testInpaintingUNetTakesNineChannels()
+        try testMoVQEncodeAndDecodeMatchDiffusers()
+        try testWholeDecoderPipelineMatchesKandinskyV22Pipeline()
+        try testInpaintingPipelineMatchesKandinskyV22InpaintPipeline()
+    }
+
     func testMoVQEncodeAndDecodeMatchDiffusers() throws {
         for name in F.pipelines {
             let ref = try F.reference(name)

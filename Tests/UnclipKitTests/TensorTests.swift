@@ -179,4 +179,55 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(BLAS.threads, 1)
         BLAS.threads = old
     }
+
+    /// conv(x) by the definition, in double: y[o, i, j] = b[o] + Σ w[o, c, ky, kx]·x[c, i·s − top + ky, j·s − left + kx].
+    func directConv(_ x: [Float], _ w: [Float], _ b: [Float]?, cin: Int, cout: Int, h: Int, wd: Int, k: Int,
+                    stride s: Int, pad: (Int, Int, Int, Int)) -> [Double] {
+        let ho = (h + pad.0 + pad.2 - k) / s + 1, wo = (wd + pad.1 + pad.3 - k) / s + 1
+        var y = [Double](repeating: 0, count: cout * ho * wo)
+        for o in 0..<cout { for i in 0..<ho { for j in 0..<wo {
+            var acc = Double(b?[o] ?? 0)
+            for c in 0..<cin { for ky in 0..<k { for kx in 0..<k {
+                let yy = i * s - pad.0 + ky, xx = j * s - pad.1 + kx
+                if yy >= 0 && yy < h && xx >= 0 && xx < wd { acc += Double(w[((o * cin + c) * k + ky) * k + kx]) * Double(x[(c * h + yy) * wd + xx]) }
+            } } }
+            y[(o * ho + i) * wo + j] = acc
+        } } }
+        return y
+    }
+
+    func testConvolutionsMatchTheDefinitionOnEveryPath() {
+        let oldTiles = Conv2d.winogradMinTiles, oldThreads = BLAS.threads
+        defer { Conv2d.winogradMinTiles = oldTiles; BLAS.threads = oldThreads }
+        // (Cin, Cout, H, W, kernel, stride, padding): 3×3 same-size convs at sizes
+        // that are and are not multiples of the 4×4 Winograd tile, a strided
+        // one with diffusers' right/bottom-only padding, and 1×1.
+        let cases: [(Int, Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
+            (3, 5, 8, 8, 3, 1, (1, 1, 1, 1)), (4, 3, 5, 7, 3, 1, (1, 1, 1, 1)), (2, 6, 1, 1, 3, 1, (1, 1, 1, 1)),
+            (5, 4, 13, 6, 3, 1, (1, 1, 1, 1)), (3, 4, 9, 10, 3, 2, (0, 0, 1, 1)), (6, 5, 7, 9, 1, 1, (0, 0, 0, 0)),
+        ]
+        for (cin, cout, h, wd, k, s, pad) in cases {
+            let x = random(cin * h * wd, scale: 3), w = random(cout * cin * k * k), b = random(cout)
+            let want = directConv(x, w, b, cin: cin, cout: cout, h: h, wd: wd, k: k, stride: s, pad: pad)
+            let conv = Conv2d(weight: Tensor(shape: [cout, cin, k, k], values: w), bias: Tensor(shape: [cout], values: b),
+                              stride: s, padding: (top: pad.0, left: pad.1, bottom: pad.2, right: pad.3))
+            let (ho, wo) = conv.outputSize(height: h, width: wd)
+            XCTAssertEqual(ho * wo * cout, want.count)
+            var results: [[Float]] = []
+            for (tiles, threads) in [(Int.max, 1), (0, 1), (0, 2)] {
+                Conv2d.winogradMinTiles = tiles; BLAS.threads = threads
+                let y = Tensor(shape: [cout, ho, wo], values: [Float](repeating: 0.5, count: cout * ho * wo))
+                let xt = Tensor(shape: [cin, h, wd], values: x)
+                conv.forward(xt.data, height: h, width: wd, into: y.data, accumulate: true)
+                let got = y.toArray()
+                var worst = 0.0
+                for i in 0..<want.count { worst = max(worst, abs(Double(got[i]) - 0.5 - want[i])) }
+                // Relative to the outputs' scale: F(4×4, 3×3)'s transforms round a little more than a plain sum does.
+                let scale = want.map(abs).max()!
+                XCTAssertLessThan(worst / scale, 1e-5, "\(cin)→\(cout) \(h)×\(wd) k\(k) s\(s), Winograd from \(tiles) tiles, \(threads) threads")
+                results.append(got)
+            }
+            XCTAssertEqual(results[1], results[2], "the thread count changed a Winograd result")
+        }
+    }
 }

@@ -35,6 +35,11 @@ public struct Conv2d: @unchecked Sendable {
     /// Upper bound on one band's unfolded input.
     static let bandBytes = 4 << 20
 
+    /// The fewest 4×4 output tiles for which a 3×3 convolution takes the
+    /// Winograd path (`forwardWinograd`); below it, few tiles make its
+    /// products too thin to run efficiently. Tests lower it to cover tiny images.
+    nonisolated(unsafe) public static var winogradMinTiles = 16
+
     public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
         ((h + padding.top + padding.bottom - kh) / stride + 1, (w + padding.left + padding.right - kw) / stride + 1)
     }
@@ -42,6 +47,10 @@ public struct Conv2d: @unchecked Sendable {
     /// y [Cout, Hout, Wout] = conv(x [Cin, H, W]) + bias; with `accumulate`, y += conv(x) + bias.
     public func forward(_ x: UnsafePointer<Float>, height h: Int, width w: Int,
                         into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        if usesWinograd(height: h, width: w) {
+            forwardWinograd(x, height: h, width: w, into: y, accumulate: accumulate)
+            return
+        }
         let (ho, wo) = outputSize(height: h, width: w)
         let cin = inChannels, cout = outChannels, p = ho * wo
         let k = cin * kh * kw
