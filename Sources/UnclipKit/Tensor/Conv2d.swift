@@ -6,9 +6,10 @@ import Dispatch
 ///
 /// 1×1 convolutions are one product, y[Cout, P] = W[Cout, Cin]·x[Cin, P].
 /// Larger kernels unfold the input (im2col) one band of output rows at a
-/// time and multiply each band on its own: a whole 512×512 unfold at 128
-/// channels would be 1.2 GB, a band stays under `bandBytes`. Bands depend
-/// only on the shapes, never on the thread count, so neither do results.
+/// time: a whole 512×512 unfold at 128 channels would be 1.2 GB, a band
+/// stays under `bandBytes`. Bands and the threads' blocks of output
+/// channels depend only on the shapes, so results do not depend on the
+/// thread count.
 public struct Conv2d: @unchecked Sendable {
     public let weight: Tensor   // [Cout, Cin, kh, kw]
     public let bias: Tensor?    // [Cout]
@@ -32,13 +33,15 @@ public struct Conv2d: @unchecked Sendable {
     var kh: Int { weight.shape[2] }
     var kw: Int { weight.shape[3] }
 
-    /// Upper bound on one band's unfolded input.
-    static let bandBytes = 4 << 20
+    /// Upper bound on one band's unfolded input: the UNet's smaller levels
+    /// unfold whole (a band re-reads every weight, so few bands are best),
+    /// MoVQ's 512² levels a band at a time.
+    static let bandBytes = 32 << 20
 
     /// The fewest 4×4 output tiles for which a 3×3 convolution takes the
     /// Winograd path (`forwardWinograd`); below it, few tiles make its
     /// products too thin to run efficiently. Tests lower it to cover tiny images.
-    nonisolated(unsafe) public static var winogradMinTiles = 16
+    nonisolated(unsafe) public static var winogradMinTiles = 32
 
     public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
         ((h + padding.top + padding.bottom - kh) / stride + 1, (w + padding.left + padding.right - kw) / stride + 1)
@@ -66,16 +69,23 @@ public struct Conv2d: @unchecked Sendable {
             return
         }
         let bandRows = max(1, min(ho, Self.bandBytes / max(1, 4 * k * wo)))
-        let bands = (ho + bandRows - 1) / bandRows
-        DispatchQueue.concurrentPerform(iterations: bands) { band in
-            let r0 = band * bandRows, r1 = min(ho, r0 + bandRows)
-            let n = (r1 - r0) * wo
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: k * n)   // [K, rows·Wout]
-            defer { col.deallocate() }
+        let (col, capacity) = Scratch.take(k * bandRows * wo)   // [K, rows·Wout]
+        defer { Scratch.give(col, capacity: capacity) }
+        var r0 = 0
+        while r0 < ho {
+            let r1 = min(ho, r0 + bandRows), n = (r1 - r0) * wo
             unfold(x, height: h, width: w, outWidth: wo, rows: r0..<r1, into: col)
             prefillBias(y, pixels: (r0 * wo)..<(r1 * wo), stride: p, accumulate: accumulate)
-            BLAS.gemm(m: cout, n: n, k: k, a: weight.data, lda: k, b: col, ldb: n, transB: false,
-                      beta: accumulate || bias != nil ? 1 : 0, c: y + r0 * wo, ldc: p)
+            // Output channels split over the threads: each packs only its
+            // own rows of the weights, which at the UNet's deep levels are
+            // far larger than the unfolded band.
+            let parts = max(1, min(BLAS.threads, cout / 16))
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                let c0 = (cout * part / parts) & ~15, c1 = part == parts - 1 ? cout : (cout * (part + 1) / parts) & ~15
+                BLAS.gemm(m: c1 - c0, n: n, k: k, a: weight.data + c0 * k, lda: k, b: col, ldb: n, transB: false,
+                          beta: accumulate || bias != nil ? 1 : 0, c: y + c0 * p + r0 * wo, ldc: p)
+            }
+            r0 = r1
         }
     }
 
@@ -92,7 +102,7 @@ public struct Conv2d: @unchecked Sendable {
     private func unfold(_ x: UnsafePointer<Float>, height h: Int, width w: Int, outWidth wo: Int,
                         rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
         let n = rows.count * wo, s = stride
-        for ci in 0..<inChannels {
+        Parallel.rows(inChannels, minRows: 1) { channels in for ci in channels {
             let plane = x + ci * h * w
             for ky in 0..<kh {
                 for kx in 0..<kw {
@@ -119,7 +129,7 @@ public struct Conv2d: @unchecked Sendable {
                     }
                 }
             }
-        }
+        } }
     }
 
     /// Allocating form over a batch: x [B, Cin, H, W] → [B, Cout, Hout, Wout].

@@ -17,9 +17,9 @@ public struct SpatialNorm: @unchecked Sendable {
                         zq: UnsafePointer<Float>, zqHeight hz: Int, zqWidth wz: Int,
                         into y: UnsafeMutablePointer<Float>, silu: Bool = false) {
         let c = norm.channels, cz = convY.inChannels, p = h * w
-        let up = UnsafeMutablePointer<Float>.allocate(capacity: cz * p)   // [Cz, H, W]
-        let scale = UnsafeMutablePointer<Float>.allocate(capacity: c * p), shift = UnsafeMutablePointer<Float>.allocate(capacity: c * p)
-        defer { up.deallocate(); scale.deallocate(); shift.deallocate() }
+        let (up, uc) = Scratch.take(cz * p)   // [Cz, H, W]
+        let (scale, sc) = Scratch.take(c * p), (shift, hc) = Scratch.take(c * p)
+        defer { Scratch.give(up, capacity: uc); Scratch.give(scale, capacity: sc); Scratch.give(shift, capacity: hc) }
         Resampling2D.nearest(zq, channels: cz, height: hz, width: wz, into: up, height: h, width: w)
         convY.forward(up, height: h, width: w, into: scale)
         convB.forward(up, height: h, width: w, into: shift)

@@ -12,12 +12,19 @@ public final class Tensor: @unchecked Sendable {
     public let data: UnsafeMutablePointer<Float>
     public let count: Int
     private let owner: AnyObject?
+    /// Capacity of a buffer taken from `Scratch`, which gets it back on deinit; 0 otherwise.
+    private let pooled: Int
 
     /// Zero-filled storage of `shape`.
     public init(shape: [Int]) {
         self.shape = shape
         count = shape.reduce(1, *)
-        data = .allocate(capacity: max(count, 1))
+        if count >= Scratch.minCount {
+            (data, pooled) = Scratch.take(count)
+        } else {
+            data = .allocate(capacity: max(count, 1))
+            pooled = 0
+        }
         data.initialize(repeating: 0, count: max(count, 1))
         owner = nil
     }
@@ -34,9 +41,12 @@ public final class Tensor: @unchecked Sendable {
         count = shape.reduce(1, *)
         data = UnsafeMutablePointer(mutating: pointer)
         self.owner = owner
+        pooled = 0
     }
 
-    deinit { if owner == nil { data.deallocate() } }
+    deinit {
+        if pooled > 0 { Scratch.give(data, capacity: pooled) } else if owner == nil { data.deallocate() }
+    }
 
     public var rows: Int { shape.count <= 1 ? 1 : count / shape[shape.count - 1] }
     public var cols: Int { shape.last ?? 1 }

@@ -19,41 +19,50 @@ extension Conv2d {
     }
 
     /// U [36, Cout, Cin] = G g Gᵀ for every filter g [3, 3], made per call:
-    /// cached, it would hold four times the weights.
-    func winogradFilters() -> UnsafeMutablePointer<Float> {
+    /// cached, it would hold four times the weights. Eight input channels go
+    /// at a time, one per SIMD lane, so each of the 36 results is stored as
+    /// eight contiguous floats.
+    func winogradFilters(into u: UnsafeMutablePointer<Float>) {
         let cout = outChannels, cin = inChannels, plane = cout * cin
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: 36 * plane)
+        typealias V = SIMD8<Float>
+        // G's rows: (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).
+        @inline(__always) func g6(_ a: V, _ b: V, _ c: V) -> (V, V, V, V, V, V) {
+            let s = a + c, q = a * (1 / 24) + c * (1 / 6), r = b * (1 / 12)
+            return (a * 0.25, (s + b) * (-1 / 6), (s - b) * (-1 / 6), q + r, q - r, c)
+        }
         Parallel.rows(cout, minRows: 1) { range in
-            var t = [Float](repeating: 0, count: 18)   // G g: [6, 3]
             for co in range {
-                for ci in 0..<cin {
-                    let g = weight.data + (co * cin + ci) * 9
-                    // Columns of g through G (rows of Gg).
-                    for c in 0..<3 {
-                        let g0 = g[c], g1 = g[3 + c], g2 = g[6 + c]
-                        t[c] = g0 / 4
-                        t[3 + c] = -(g0 + g1 + g2) / 6
-                        t[6 + c] = -(g0 - g1 + g2) / 6
-                        t[9 + c] = g0 / 24 + g1 / 12 + g2 / 6
-                        t[12 + c] = g0 / 24 - g1 / 12 + g2 / 6
-                        t[15 + c] = g2
+                var ci = 0
+                while ci < cin {
+                    let lanes = min(8, cin - ci)
+                    // Tap j of filters ci ..< ci + 8, one per lane.
+                    let w = weight.data + (co * cin + ci) * 9
+                    @inline(__always) func tap(_ j: Int) -> V {
+                        var v = V()
+                        for l in 0..<lanes { v[l] = w[l * 9 + j] }
+                        return v
                     }
-                    // Then each row of Gg through G: (Gg)Gᵀ, 36 values.
+                    let gv = (tap(0), tap(1), tap(2), tap(3), tap(4), tap(5), tap(6), tap(7), tap(8))
+                    // G g: the three columns of g, each to six values; then each of those six rows through G again.
+                    let c0 = g6(gv.0, gv.3, gv.6), c1 = g6(gv.1, gv.4, gv.7), c2 = g6(gv.2, gv.5, gv.8)
                     let o = u + co * cin + ci
-                    for r in 0..<6 {
-                        let g0 = t[3 * r], g1 = t[3 * r + 1], g2 = t[3 * r + 2]
-                        let k = 6 * r
-                        o[(k + 0) * plane] = g0 / 4
-                        o[(k + 1) * plane] = -(g0 + g1 + g2) / 6
-                        o[(k + 2) * plane] = -(g0 - g1 + g2) / 6
-                        o[(k + 3) * plane] = g0 / 24 + g1 / 12 + g2 / 6
-                        o[(k + 4) * plane] = g0 / 24 - g1 / 12 + g2 / 6
-                        o[(k + 5) * plane] = g2
+                    @inline(__always) func store(_ r: Int, _ out: (V, V, V, V, V, V)) {
+                        @inline(__always) func put(_ c: Int, _ v: V) {
+                            let dst = o + (6 * r + c) * plane
+                            if lanes == 8 {
+                                UnsafeMutableRawPointer(dst).storeBytes(of: v, as: V.self)
+                            } else {
+                                for l in 0..<lanes { dst[l] = v[l] }
+                            }
+                        }
+                        put(0, out.0); put(1, out.1); put(2, out.2); put(3, out.3); put(4, out.4); put(5, out.5)
                     }
+                    store(0, g6(c0.0, c1.0, c2.0)); store(1, g6(c0.1, c1.1, c2.1)); store(2, g6(c0.2, c1.2, c2.2))
+                    store(3, g6(c0.3, c1.3, c2.3)); store(4, g6(c0.4, c1.4, c2.4)); store(5, g6(c0.5, c1.5, c2.5))
+                    ci += 8
                 }
             }
         }
-        return u
     }
 
     /// y [Cout, H, W] (=, or += with `accumulate`) conv(x [Cin, H, W]) + bias, by F(4×4, 3×3).
@@ -61,16 +70,17 @@ extension Conv2d {
                          into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let cin = inChannels, cout = outChannels
         let th = (h + 3) / 4, tw = (w + 3) / 4
-        let u = winogradFilters()
-        defer { u.deallocate() }
+        let (u, uc) = Scratch.take(36 * cout * cin)   // [36, Cout, Cin]
+        defer { Scratch.give(u, capacity: uc) }
+        winogradFilters(into: u)
         // Tile rows go in chunks whose transformed tiles and products stay
         // near 8 MB, whatever the image size.
         let perRow = 36 * max(cin, cout) * tw * 4
         let rowsPerChunk = max(1, min(th, (8 << 20) / max(perRow, 1)))
         let maxTiles = rowsPerChunk * tw
-        let v = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cin * maxTiles)    // [36, Cin, T]
-        let m = UnsafeMutablePointer<Float>.allocate(capacity: 36 * cout * maxTiles)   // [36, Cout, T]
-        defer { v.deallocate(); m.deallocate() }
+        let (v, vc) = Scratch.take(36 * cin * maxTiles)    // [36, Cin, T]
+        let (m, mc) = Scratch.take(36 * cout * maxTiles)   // [36, Cout, T]
+        defer { Scratch.give(v, capacity: vc); Scratch.give(m, capacity: mc) }
         var r0 = 0
         while r0 < th {
             let r1 = min(th, r0 + rowsPerChunk), nt = (r1 - r0) * tw

@@ -12,6 +12,8 @@ guard args.count >= 3 else {
 }
 let runs = Int(ProcessInfo.processInfo.environment["RUNS"] ?? "1") ?? 1
 if let t = ProcessInfo.processInfo.environment["THREADS"], let n = Int(t) { BLAS.threads = n }
+// For experiments: the fewest tiles for which 3×3 convolutions take the Winograd path.
+if let t = ProcessInfo.processInfo.environment["WINOGRAD_MIN_TILES"], let n = Int(t) { Conv2d.winogradMinTiles = n }
 let dir = URL(fileURLWithPath: args[2])
 func now() -> Double { Date().timeIntervalSince1970 }
 func seeded(_ n: Int, _ seed: UInt64) -> [Float] { var r = SplitMix64(seed: seed); return (0..<n).map { _ in r.gaussian() } }
