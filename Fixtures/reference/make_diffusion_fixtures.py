@@ -14,6 +14,7 @@ bench/configs/kandinsky-2-2/ (see REAL_* below for where each came from).
 Writes, for X in {a, b}, under Fixtures/diffusion/tiny-X/ (the hub layout of
 kandinsky-community/kandinsky-2-2-{prior,decoder,decoder-inpaint}):
     prior/image_encoder/{config.json, model.safetensors}   CLIPVisionModelWithProjection, F32
+    prior/text_encoder/{config.json, model.safetensors}    CLIPTextModelWithProjection, F32 (vocabulary 512, 16 positions)
     prior/image_processor/preprocessor_config.json         the real file's (legacy) format, sizes shrunk
     decoder/model_index.json
     decoder/unet/config.json + weights                     UNet2DConditionModel, in_channels 4
@@ -60,6 +61,7 @@ image size, h x w a latent size; "{t}" a timestep, "{i}" a step index.
     invert/noise_pred.{i}  invert/xT
     image_encoder/pixel_values [2,3,S,S]  image_encoder/image_embeds [2,D] (unnormalised)
     zero_embed/image_embeds [1,D]           image_encoder(zeros [1,3,S,S]).image_embeds (get_zero_embed)
+    text_encoder/input_ids I64 [4,16] (BOS … EOS, EOS-padded; lengths in metadata)  text_encoder/text_embeds [4,D]
     pipe/image_embeds [1,D]  pipe/negative_image_embeds [1,D] (= zero embed)  pipe/latents [1,4,h,w]
     pipe/height, pipe/width, pipe/num_inference_steps I64 [1], pipe/guidance_scale [1] (also metadata, with
         aliases "pipe/steps", "pipe/guidance", and "pipe/latent_size")
@@ -134,7 +136,7 @@ import diffusers.schedulers.scheduling_ddpm as ddpm_module
 from diffusers import (DDIMInverseScheduler, DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler,
                        KandinskyV22InpaintPipeline, KandinskyV22Pipeline, UNet2DConditionModel, VQModel)
 from diffusers.utils.pil_utils import numpy_to_pil
-from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig, CLIPVisionModelWithProjection
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Fixtures", "diffusion")
@@ -248,6 +250,7 @@ SPECS = [
                    up_block_types=["AttnUpDecoderBlock2D", "UpDecoderBlock2D"]),
          clip=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                    image_size=32, patch_size=8),
+         text=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4),
          unet_dtype=torch.float32, movq_dtype=torch.float32, decode_latent=(6, 10)),
     dict(name="tiny-b", seed=2201,
          unet=dict(block_out_channels=[8, 12, 16], layers_per_block=2, attention_head_dim=4, norm_num_groups=2,
@@ -262,6 +265,7 @@ SPECS = [
                    up_block_types=["AttnUpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]),
          clip=dict(hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3,
                    image_size=28, patch_size=7),
+         text=dict(hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3),
          unet_dtype=torch.float16, movq_dtype=torch.bfloat16, decode_latent=(4, 6)),
 ]
 HEIGHT, WIDTH = 32, 48          # pipeline image size (pixels), non-square
@@ -623,6 +627,36 @@ def invert_reference(ref, meta, unet, movq, cfg, gen, D):
         ref["invert/xT"] = f32(latents)
 
 
+TEXT_VOCAB, TEXT_POSITIONS = 512, 16
+
+
+def text_encoder_reference(ref, meta, root, spec, D):
+    """A single-tower CLIPTextModelWithProjection (Kandinsky's prior/text_encoder) and its text_embeds.
+
+    Its own generator (seed + 1000), so that adding it left every other reference as it was. A small
+    vocabulary keeps it small; the real EOS convention (pool at the first eos_token_id) is kept."""
+    gen = torch.Generator().manual_seed(spec["seed"] + 1000)
+    cfg = CLIPTextConfig(hidden_act="gelu", layer_norm_eps=1e-05, projection_dim=D, vocab_size=TEXT_VOCAB,
+                         max_position_embeddings=TEXT_POSITIONS, bos_token_id=TEXT_VOCAB - 2,
+                         eos_token_id=TEXT_VOCAB - 1, pad_token_id=TEXT_VOCAB - 1, **spec["text"])
+    text = CLIPTextModelWithProjection(cfg).eval()
+    randomise(text, gen)
+    path = os.path.join(root, "prior", "text_encoder")
+    shutil.rmtree(path, ignore_errors=True)
+    text.save_pretrained(path)
+    text = CLIPTextModelWithProjection.from_pretrained(path, dtype=torch.float32).eval()
+    lengths = [TEXT_POSITIONS, 5, 2, 11]
+    ids = torch.full((len(lengths), TEXT_POSITIONS), TEXT_VOCAB - 1, dtype=torch.int64)
+    for n, L in enumerate(lengths):
+        ids[n, 0] = TEXT_VOCAB - 2
+        ids[n, 1:L - 1] = torch.randint(0, TEXT_VOCAB - 2, (L - 2,), generator=gen)
+    with torch.no_grad():
+        ref["text_encoder/input_ids"] = ids
+        ref["text_encoder/text_embeds"] = f32(text(input_ids=ids).text_embeds)
+    meta["text_encoder/lengths"] = json.dumps(lengths)
+    meta["config/text_encoder"] = read_json_compact(os.path.join(path, "config.json"))
+
+
 def clip_reference(ref, clip, gen):
     S = clip.config.image_size
     px = torch.randn((2, 3, S, S), generator=gen)
@@ -742,6 +776,7 @@ def build(spec):
     scheduler_reference(ref, meta, dec_cfg, gen)
     invert_reference(ref, meta, unet, movq, dec_cfg, gen, D)
     clip_reference(ref, clip, gen)
+    text_encoder_reference(ref, meta, root, spec, D)
     clamp = {}
     pipeline_reference(ref, meta, name, unet, inpaint, movq, clip, dec_cfg, inp_cfg, gen, D, clamp)
 

@@ -14,17 +14,16 @@ final class DiffusionParityTests: XCTestCase {
             let unet = try UNet2DConditionModel(directory: F.url(name, "decoder/unet"))
             let sample = try ref.tensor("unet/sample"), embeds = try ref.tensor("unet/image_embeds")
             let ts = try ref.ints("unet/timesteps")
-            var traced: [String: [Int: Tensor]] = [:]
+            var traced: [String: Tensor] = [:]
             for (k, t) in ts.enumerated() {
-                let out = unet(sample, timestep: Float(t), imageEmbeds: embeds, trace: k == 0 ? { traced[$0, default: [:]][$1] = $2 } : nil)
+                let out = unet(sample, timestep: Float(t), imageEmbeds: embeds, trace: k == 0 ? { traced[$0] = $1 } : nil)
                 XCTAssertEqual(out.shape, try ref.shape("unet/out.\(t)"))
                 F.assertClose(out.toArray(), try ref.floats("unet/out.\(t)"), "\(name) unet t=\(t)")
             }
-            // Each block's output at the first timestep, images stacked in batch order.
+            // Each block's output at the first timestep, for the whole batch.
             var checked = 0
-            for (key, images) in traced.sorted(by: { $0.key < $1.key }) where ref.has("unet/\(key)") {
-                let ours = (0..<images.count).flatMap { images[$0]!.toArray() }
-                F.assertClose(ours, try ref.floats("unet/\(key)"), "\(name) unet \(key)")
+            for (key, batch) in traced.sorted(by: { $0.key < $1.key }) where ref.has("unet/\(key)") {
+                F.assertClose(batch.toArray(), try ref.floats("unet/\(key)"), "\(name) unet \(key)")
                 checked += 1
             }
             XCTAssertGreaterThanOrEqual(checked, 4 + 3 * unet.config.levels, "\(name): too few blocks compared")
@@ -161,6 +160,25 @@ final class DiffusionParityTests: XCTestCase {
             // Raw, not unit length: the decoder is conditioned on the unnormalised vector.
             let norm = ours[0].reduce(0) { $0 + $1 * $1 }.squareRoot()
             XCTAssertGreaterThan(abs(norm - 1), 1e-3)
+        }
+    }
+
+    func testSingleTowerTextEncoderMatchesTransformers() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let enc = try CLIPTextEncoder(directory: F.url(name, "prior/text_encoder"))
+            let shape = try ref.shape("text_encoder/input_ids")
+            let all = try ref.ints("text_encoder/input_ids")
+            let padded = (0..<shape[0]).map { Array(all[($0 * shape[1])..<(($0 + 1) * shape[1])]) }
+            let lengths = try JSONSerialization.jsonObject(with: Data(ref.meta("text_encoder/lengths")!.utf8)) as! [Int]
+            let want = try ref.floats("text_encoder/text_embeds")
+            // EOS-padded as the reference ran them, and cut to their lengths as a tokenizer gives them.
+            F.assertClose(try enc.embed(tokenIDs: padded).flatMap { $0 }, want, "\(name) text_encoder")
+            F.assertClose(try enc.embed(tokenIDs: zip(padded, lengths).map { Array($0.prefix($1)) }).flatMap { $0 }, want,
+                          "\(name) text_encoder unpadded")
+        }
+        XCTAssertThrowsError(try CLIPTextEncoder(directory: F.url("tiny-a", "prior/image_encoder"))) {
+            XCTAssertTrue("\($0)".contains("not a CLIPTextModelWithProjection"), "\($0)")
         }
     }
 

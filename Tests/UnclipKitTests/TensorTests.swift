@@ -205,6 +205,7 @@ final class TensorTests: XCTestCase {
         let cases: [(Int, Int, Int, Int, Int, Int, (Int, Int, Int, Int))] = [
             (3, 5, 8, 8, 3, 1, (1, 1, 1, 1)), (4, 3, 5, 7, 3, 1, (1, 1, 1, 1)), (2, 6, 1, 1, 3, 1, (1, 1, 1, 1)),
             (5, 4, 13, 6, 3, 1, (1, 1, 1, 1)), (3, 4, 9, 10, 3, 2, (0, 0, 1, 1)), (6, 5, 7, 9, 1, 1, (0, 0, 0, 0)),
+            (3, 4, 21, 70, 3, 1, (1, 1, 1, 1)),   // more than eight tiles a row: full SIMD groups and a remainder
         ]
         for (cin, cout, h, wd, k, s, pad) in cases {
             let x = random(cin * h * wd, scale: 3), w = random(cout * cin * k * k), b = random(cout)

@@ -43,28 +43,37 @@ struct AttentionBlock {
         heads = 1; headDim = c
     }
 
-    /// x [C, H, W] + attention; `tokens` [T, tokenWidth] for the added keys and values, `zq` for a spatial norm.
+    /// x [B, C, H, W] + attention, image by image; `tokens` [B, T, tokenWidth]
+    /// for the added keys and values, `zq` for a spatial norm.
     func callAsFunction(_ x: FeatureMap, tokens: Tensor? = nil, zq: FeatureMap? = nil) -> FeatureMap {
+        let y = FeatureMap(batch: x.batch, channels: x.channels, height: x.height, width: x.width)
+        for i in 0..<x.batch { attend(x, image: i, tokens: tokens, zq: zq, into: y.image(i)) }
+        return y
+    }
+
+    private func attend(_ x: FeatureMap, image i: Int, tokens: Tensor?, zq: FeatureMap?, into y: UnsafeMutablePointer<Float>) {
         let c = x.channels, p = x.pixels, inner = q.outFeatures
         let normed = Tensor(shape: [c, p])
         switch norm {
-        case .group(let n): n.forward(x.data.data, pixels: p, into: normed.data)
+        case .group(let n): n.forward(x.image(i), pixels: p, into: normed.data)
         case .spatial(let n):
             guard let zq else { preconditionFailure("a spatial norm needs z_q") }
-            n.forward(x.data.data, height: x.height, width: x.width, zq: zq.data.data, zqHeight: zq.height, zqWidth: zq.width, into: normed.data)
+            n.forward(x.image(i), height: x.height, width: x.width, zq: zq.image(i), zqHeight: zq.height, zqWidth: zq.width, into: normed.data)
         }
         let hs = Tensor(shape: [p, c])   // pixels as rows
         Tensor.transpose(normed.data, rows: c, cols: p, into: hs.data)
-        let t = added == nil ? 0 : tokens!.rows
+        let t = added == nil ? 0 : tokens!.shape[1]
         let query = Tensor(shape: [p, inner])
         let keys = Tensor(shape: [t + p, inner]), values = Tensor(shape: [t + p, inner])   // tokens first, then pixels
         q.forward(hs.data, rows: p, into: query.data)
         k.forward(hs.data, rows: p, into: keys.data + t * inner)
         v.forward(hs.data, rows: p, into: values.data + t * inner)
-        if let added, var tn = tokens {
+        if let added, let all = tokens {
+            let width = all.shape[2]
+            var tn = Tensor(shape: [t, width])
+            tn.data.update(from: all.data + i * t * width, count: t * width)
             if let norm = added.norm {
                 // The tokens' group norm runs over their channels with the tokens as its "pixels".
-                let width = tn.cols
                 let tt = Tensor(shape: [width, t])
                 Tensor.transpose(tn.data, rows: t, cols: width, into: tt.data)
                 norm.forward(tt.data, pixels: t, into: tt.data)
@@ -80,9 +89,8 @@ struct AttentionBlock {
                          scale: 1 / Float(headDim).squareRoot(), into: ctx.data, ldc: inner)
         let o = Tensor(shape: [p, c])
         out.forward(ctx.data, rows: p, into: o.data)
-        let y = FeatureMap(channels: c, height: x.height, width: x.width)
-        Tensor.transpose(o.data, rows: p, cols: c, into: y.data.data)
-        for i in 0..<y.data.count { y.data.data[i] += x.data.data[i] }
-        return y
+        Tensor.transpose(o.data, rows: p, cols: c, into: y)
+        let src = x.image(i)
+        for j in 0..<(c * p) { y[j] += src[j] }
     }
 }

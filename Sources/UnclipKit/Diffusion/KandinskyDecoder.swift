@@ -41,16 +41,20 @@ public final class KandinskyDecoder: @unchecked Sendable {
     func guidedPrediction(_ input: [Float], shape: (Int, Int), timestep t: Int, embed: [Float], negative: [Float],
                           guidance: Float) -> [Float] {
         let (h, w) = shape, cin = unet.config.inChannels, c = latentChannels
-        let x = FeatureMap(channels: cin, height: h, width: w)
-        x.data.data.update(from: input, count: input.count)
-        let cond = embed.withUnsafeBufferPointer { unet.forward(x, timestep: Float(t), imageEmbed: $0.baseAddress!) }
+        let guided = guidance > 1   // the pipeline guides only above 1
+        // One batch: [negative, conditional] as the pipeline orders it, or the conditional image alone.
+        let b = guided ? 2 : 1
+        let x = FeatureMap(batch: b, channels: cin, height: h, width: w)
+        for i in 0..<b { x.image(i).update(from: input, count: input.count) }
+        let embeds = guided ? negative + embed : embed
+        let out = embeds.withUnsafeBufferPointer { unet.forward(x, timestep: Float(t), imageEmbeds: $0.baseAddress!) }
         let n = c * h * w
-        var out = cond.data.toArray()
-        if guidance > 1 {   // the pipeline guides only above 1
-            let uncond = negative.withUnsafeBufferPointer { unet.forward(x, timestep: Float(t), imageEmbed: $0.baseAddress!) }
-            for i in 0..<n { out[i] = uncond.data.data[i] + guidance * (out[i] - uncond.data.data[i]) }
+        var pred = Array(UnsafeBufferPointer(start: out.image(b - 1), count: out.stride))
+        if guided {
+            let uncond = out.image(0)
+            for i in 0..<n { pred[i] = uncond[i] + guidance * (pred[i] - uncond[i]) }
         }
-        return out
+        return pred
     }
 
     /// Denoises `latents` ([C, h, w] flattened, already x_T) over the

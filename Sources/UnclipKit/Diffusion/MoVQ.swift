@@ -33,12 +33,6 @@ public final class MoVQ: @unchecked Sendable {
 
     private func batched(_ x: Tensor, _ f: (FeatureMap) -> FeatureMap) -> Tensor {
         precondition(x.shape.count == 4, "MoVQ expects [B, C, H, W], got \(x.shape)")
-        var out: Tensor? = nil
-        for i in 0..<x.shape[0] {
-            let y = f(FeatureMap(batch: x, index: i))
-            if out == nil { out = Tensor(shape: [x.shape[0]] + y.data.shape) }
-            (out!.data + i * y.data.count).update(from: y.data.data, count: y.data.count)
-        }
-        return out!
+        return f(FeatureMap(x)).data
     }
 }

@@ -66,7 +66,7 @@ struct MoVQDecoder {
             }
             if let u = level.upsample { h = h.upsampled2().apply(u) }
         }
-        normOut.apply(h.data.data, height: h.height, width: h.width, zq: zq, into: h.data.data)
+        for i in 0..<h.batch { normOut.apply(h, image: i, zq: zq, into: h.image(i)) }
         return h.apply(convOut)
     }
 }

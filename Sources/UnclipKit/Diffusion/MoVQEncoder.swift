@@ -57,7 +57,7 @@ struct MoVQEncoder {
         h = midFirst(h)
         if let a = midAttention { h = a(h) }
         h = midSecond(h)
-        normOut.forward(h.data.data, pixels: h.pixels, into: h.data.data, silu: true)
+        for i in 0..<h.batch { normOut.forward(h.image(i), pixels: h.pixels, into: h.image(i), silu: true) }
         return h.apply(convOut).apply(quantConv)
     }
 }

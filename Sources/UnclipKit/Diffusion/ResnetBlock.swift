@@ -8,14 +8,16 @@ struct ResnetBlock {
         /// MoVQ's decoder: normalised and modulated by the latent z_q.
         case spatial(SpatialNorm)
 
-        func apply(_ x: UnsafePointer<Float>, height h: Int, width w: Int, zq: FeatureMap?,
-                   into y: UnsafeMutablePointer<Float>, modulation: (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)? = nil) {
+        /// Image i of x into y [C, H, W], then SiLU; z_q is the batch's latents.
+        func apply(_ x: FeatureMap, image i: Int, zq: FeatureMap?, into y: UnsafeMutablePointer<Float>,
+                   modulation: (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)? = nil) {
             switch self {
-            case .group(let n): n.forward(x, pixels: h * w, into: y, silu: true, modulation: modulation)
+            case .group(let n): n.forward(x.image(i), pixels: x.pixels, into: y, silu: true, modulation: modulation)
             case .spatial(let n):
                 precondition(modulation == nil, "spatial norms take no time embedding")
                 guard let zq else { preconditionFailure("a spatial norm needs z_q") }
-                n.forward(x, height: h, width: w, zq: zq.data.data, zqHeight: zq.height, zqWidth: zq.width, into: y, silu: true)
+                n.forward(x.image(i), height: x.height, width: x.width, zq: zq.image(i), zqHeight: zq.height, zqWidth: zq.width,
+                          into: y, silu: true)
             }
         }
     }
@@ -64,45 +66,42 @@ struct ResnetBlock {
 
     var outChannels: Int { conv2.outChannels }
 
-    /// x [Cin, H, W] → [Cout, H', W'] (H' = 2H up, H/2 down). `temb` is the
-    /// time embedding after SiLU ([T], shared by every block); `zq` the
-    /// latent for spatial norms.
+    /// x [B, Cin, H, W] → [B, Cout, H', W'] (H' = 2H up, H/2 down). `temb`
+    /// holds each image's time embedding after SiLU ([B, T]); `zq` the
+    /// latents for spatial norms.
     func callAsFunction(_ x: FeatureMap, temb: UnsafePointer<Float>? = nil, zq: FeatureMap? = nil) -> FeatureMap {
-        let cin = x.channels
-        var h = FeatureMap(channels: cin, height: x.height, width: x.width)
-        norm1.apply(x.data.data, height: x.height, width: x.width, zq: zq, into: h.data.data)
+        let b = x.batch
+        var h = FeatureMap(batch: b, channels: x.channels, height: x.height, width: x.width)
+        for i in 0..<b { norm1.apply(x, image: i, zq: zq, into: h.image(i)) }
         var input = x
         switch resampling {
         case .none: break
         case .up: input = input.upsampled2(); h = h.upsampled2()
         case .down: input = input.averagePooled2(); h = h.averagePooled2()
         }
-        let cout = outChannels, p = h.height * h.width
-        var h1 = FeatureMap(channels: cout, height: h.height, width: h.width)
-        conv1.forward(h.data.data, height: h.height, width: h.width, into: h1.data.data)
-        var modulation: (scale: UnsafePointer<Float>, shift: UnsafePointer<Float>)? = nil
-        let t = Tensor(shape: [2 * cout])
+        let cout = outChannels, p = h.pixels
+        let h1 = h.apply(conv1)
+        let t = Tensor(shape: [b, 2 * cout])   // each image's projected time embedding
         switch time {
         case .add(let proj)?:
-            proj.forward(temb!, rows: 1, into: t.data)
-            for c in 0..<cout { let b = t.data[c], row = h1.data.data + c * p; for i in 0..<p { row[i] += b } }
+            proj.forward(temb!, rows: b, into: t.data)
+            for i in 0..<b {
+                for c in 0..<cout { let v = t.data[i * cout + c], row = h1.image(i) + c * p; for j in 0..<p { row[j] += v } }
+            }
+            for i in 0..<b { norm2.apply(h1, image: i, zq: zq, into: h1.image(i)) }
         case .scaleShift(let proj)?:
-            proj.forward(temb!, rows: 1, into: t.data)
-            modulation = (UnsafePointer(t.data), UnsafePointer(t.data + cout))
-        case nil: break
+            proj.forward(temb!, rows: b, into: t.data)
+            for i in 0..<b {
+                let row = UnsafePointer(t.data + i * 2 * cout)
+                norm2.apply(h1, image: i, zq: zq, into: h1.image(i), modulation: (row, row + cout))
+            }
+        case nil:
+            for i in 0..<b { norm2.apply(h1, image: i, zq: zq, into: h1.image(i)) }
         }
-        norm2.apply(h1.data.data, height: h.height, width: h.width, zq: zq, into: h1.data.data, modulation: modulation)
         // out = shortcut(x) + conv2(h1): the residual is laid down first and conv2 accumulates onto it.
-        let out: FeatureMap
-        if let shortcut {
-            out = FeatureMap(channels: cout, height: h.height, width: h.width)
-            shortcut.forward(input.data.data, height: h.height, width: h.width, into: out.data.data)
-        } else {
-            out = input.copy()
-        }
-        conv2.forward(h1.data.data, height: h.height, width: h.width, into: out.data.data, accumulate: true)
+        let out = shortcut.map { input.apply($0) } ?? input.copy()
+        conv2.forward(h1.data.data, batch: b, height: h.height, width: h.width, into: out.data.data, accumulate: true)
         if outputScale != 1 { for i in 0..<out.data.count { out.data.data[i] /= outputScale } }
-        h1 = out
-        return h1
+        return out
     }
 }

@@ -60,35 +60,37 @@ public final class UNet2DConditionModel: @unchecked Sendable {
                        groups: c.groups, crossNormGroups: c.crossAttentionNorm == nil ? nil : 32)
     }
 
-    /// What the blocks receive for one image: the time embedding after SiLU [T] and the tokens [32, cross].
+    /// What the blocks receive: each image's time embedding before and after SiLU [B, T], and its tokens [B, N, cross].
     struct Conditioning {
-        let emb: Tensor        // [T], before SiLU
-        let embSiLU: Tensor    // [T]
-        let tokens: Tensor     // [N, cross]
+        let emb: Tensor        // [B, T], before SiLU
+        let embSiLU: Tensor    // [B, T]
+        let tokens: Tensor     // [B, N, cross]
     }
 
-    func conditioning(timestep: Float, imageEmbed: UnsafePointer<Float>) -> Conditioning {
-        let t = config.timeEmbedDim
+    func conditioning(timestep: Float, imageEmbeds: UnsafePointer<Float>, batch b: Int) -> Conditioning {
+        let t = config.timeEmbedDim, d = config.imageEmbedDim
         let sin = Tensor(shape: [1, config.blockOutChannels[0]], values: timesteps(timestep))
-        let h = timeLinear1(sin, activation: .silu)
-        let emb = timeLinear2(h)                                                        // [1, T]
-        let e = Tensor(shape: [1, config.imageEmbedDim])
-        e.data.update(from: imageEmbed, count: config.imageEmbedDim)
-        let aug = imageTimeNorm(imageTimeProj(e))                                        // [1, T]
-        for i in 0..<t { emb.data[i] += aug.data[i] }
-        let act = Tensor(shape: [t])
-        act.data.update(from: emb.data, count: t)
-        Activation.silu(act.data, count: t)
-        let tokens = tokenProj(e)                                                        // [1, N·cross]
-        tokens.reshape([config.imageTokens, config.crossAttentionDim])
-        return Conditioning(emb: emb, embSiLU: act, tokens: tokenNorm(tokens))
+        let time = timeLinear2(timeLinear1(sin, activation: .silu))                     // [1, T], the same for every image
+        let e = Tensor(shape: [b, d])
+        e.data.update(from: imageEmbeds, count: b * d)
+        let emb = imageTimeNorm(imageTimeProj(e))                                        // [B, T]
+        for i in 0..<b { for j in 0..<t { emb.data[i * t + j] += time.data[j] } }
+        let act = Tensor(shape: [b, t])
+        act.data.update(from: emb.data, count: b * t)
+        Activation.silu(act.data, count: b * t)
+        let tokens = tokenProj(e)                                                        // [B, N·cross]
+        tokens.reshape([b * config.imageTokens, config.crossAttentionDim])
+        let normed = tokenNorm(tokens)
+        normed.reshape([b, config.imageTokens, config.crossAttentionDim])
+        return Conditioning(emb: emb, embSiLU: act, tokens: normed)
     }
 
-    /// The network's output for one image: x [Cin, H, W] at `timestep`,
-    /// conditioned on a raw (unnormalised) image embedding [D]; returns [Cout, H, W].
-    /// `trace` receives intermediate results under diffusers' module names.
-    func forward(_ x: FeatureMap, timestep: Float, imageEmbed: UnsafePointer<Float>, trace: ((String, Tensor) -> Void)? = nil) -> FeatureMap {
-        let cond = conditioning(timestep: timestep, imageEmbed: imageEmbed)
+    /// The network's output for a batch: x [B, Cin, H, W] at `timestep`,
+    /// image i conditioned on the raw (unnormalised) image embedding at
+    /// `imageEmbeds` + i·D; returns [B, Cout, H, W]. `trace` receives
+    /// intermediate results under diffusers' module names.
+    func forward(_ x: FeatureMap, timestep: Float, imageEmbeds: UnsafePointer<Float>, trace: ((String, Tensor) -> Void)? = nil) -> FeatureMap {
+        let cond = conditioning(timestep: timestep, imageEmbeds: imageEmbeds, batch: x.batch)
         trace?("emb", cond.emb)
         trace?("encoder_hidden_states", cond.tokens)
         let temb = UnsafePointer(cond.embSiLU.data)
@@ -109,25 +111,19 @@ public final class UNet2DConditionModel: @unchecked Sendable {
             states.removeLast(n)
             trace?("up_blocks.\(i).out", h.data)
         }
-        let normed = FeatureMap(channels: h.channels, height: h.height, width: h.width)
-        normOut.forward(h.data.data, pixels: h.pixels, into: normed.data.data, silu: true)
+        let normed = FeatureMap(batch: h.batch, channels: h.channels, height: h.height, width: h.width)
+        for i in 0..<h.batch { normOut.forward(h.image(i), pixels: h.pixels, into: normed.image(i), silu: true) }
         return normed.apply(convOut)
     }
 
-    /// sample [B, Cin, H, W] and imageEmbeds [B, D] → [B, Cout, H, W], every image at `timestep`.
-    /// With `trace`, every block's output for image i is reported as (name, i, [C, H, W]) under
-    /// diffusers' module names ("conv_in.out", "down_blocks.0.res.1", "mid_block.out", …), for inspection.
+    /// sample [B, Cin, H, W] and imageEmbeds [B, D] → [B, Cout, H, W], every
+    /// image at `timestep`, all in one batch. With `trace`, every block's
+    /// output is reported as [B, C, H, W] under diffusers' module names
+    /// ("conv_in.out", "down_blocks.0.res.1", "mid_block.out", …), for inspection.
     public func callAsFunction(_ sample: Tensor, timestep: Float, imageEmbeds: Tensor,
-                               trace: ((String, Int, Tensor) -> Void)? = nil) -> Tensor {
+                               trace: ((String, Tensor) -> Void)? = nil) -> Tensor {
         precondition(sample.shape.count == 4 && sample.shape[1] == config.inChannels, "UNet expects [B, \(config.inChannels), H, W], got \(sample.shape)")
         precondition(imageEmbeds.count == sample.shape[0] * config.imageEmbedDim, "UNet expects [B, \(config.imageEmbedDim)] image embeddings")
-        let (b, h, w) = (sample.shape[0], sample.shape[2], sample.shape[3])
-        let out = Tensor(shape: [b, config.outChannels, h, w])
-        for i in 0..<b {
-            let y = forward(FeatureMap(batch: sample, index: i), timestep: timestep, imageEmbed: imageEmbeds.data + i * config.imageEmbedDim,
-                            trace: trace.map { f in { f($0, i, $1) } })
-            (out.data + i * y.data.count).update(from: y.data.data, count: y.data.count)
-        }
-        return out
+        return forward(FeatureMap(sample), timestep: timestep, imageEmbeds: imageEmbeds.data, trace: trace).data
     }
 }

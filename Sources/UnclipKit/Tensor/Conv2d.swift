@@ -51,7 +51,7 @@ public struct Conv2d: @unchecked Sendable {
     public func forward(_ x: UnsafePointer<Float>, height h: Int, width w: Int,
                         into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
         if usesWinograd(height: h, width: w) {
-            forwardWinograd(x, height: h, width: w, into: y, accumulate: accumulate)
+            forwardWinograd(x, batch: 1, height: h, width: w, into: y, accumulate: accumulate)
             return
         }
         let (ho, wo) = outputSize(height: h, width: w)
@@ -74,7 +74,7 @@ public struct Conv2d: @unchecked Sendable {
         var r0 = 0
         while r0 < ho {
             let r1 = min(ho, r0 + bandRows), n = (r1 - r0) * wo
-            unfold(x, height: h, width: w, outWidth: wo, rows: r0..<r1, into: col)
+            unfold(x, height: h, width: w, outWidth: wo, rows: r0..<r1, into: col, rowStride: n)
             prefillBias(y, pixels: (r0 * wo)..<(r1 * wo), stride: p, accumulate: accumulate)
             // Output channels split over the threads: each packs only its
             // own rows of the weights, which at the UNet's deep levels are
@@ -89,6 +89,51 @@ public struct Conv2d: @unchecked Sendable {
         }
     }
 
+    /// A batch: x [B, Cin, H, W] → y [B, Cout, Hout, Wout] (=, or += with
+    /// `accumulate`). The images share each product where that saves work:
+    /// Winograd's tiles of all images go through one filter transform and
+    /// one set of products, and an image small enough to unfold whole is
+    /// unfolded beside the others into one product, so the weights are
+    /// packed once for the batch.
+    public func forward(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int,
+                        into y: UnsafeMutablePointer<Float>, accumulate: Bool = false) {
+        let (ho, wo) = outputSize(height: h, width: w)
+        let cin = inChannels, cout = outChannels, p = ho * wo, k = cin * kh * kw
+        if batch == 1 { forward(x, height: h, width: w, into: y, accumulate: accumulate); return }
+        if usesWinograd(height: h, width: w, batch: batch) {
+            forwardWinograd(x, batch: batch, height: h, width: w, into: y, accumulate: accumulate)
+            return
+        }
+        guard kh > 1 || kw > 1 || stride > 1, batch * k * p * 4 <= Self.bandBytes else {
+            for i in 0..<batch {
+                forward(x + i * cin * h * w, height: h, width: w, into: y + i * cout * p, accumulate: accumulate)
+            }
+            return
+        }
+        let n = batch * p
+        let (col, cc) = Scratch.take(k * n)    // [K, B·P]: image i's columns at i·P
+        let (out, oc) = Scratch.take(cout * n) // [Cout, B·P]
+        defer { Scratch.give(col, capacity: cc); Scratch.give(out, capacity: oc) }
+        for i in 0..<batch {
+            unfold(x + i * cin * h * w, height: h, width: w, outWidth: wo, rows: 0..<ho, into: col + i * p, rowStride: n)
+        }
+        let parts = max(1, min(BLAS.threads, cout / 16))
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let c0 = (cout * part / parts) & ~15, c1 = part == parts - 1 ? cout : (cout * (part + 1) / parts) & ~15
+            BLAS.gemm(m: c1 - c0, n: n, k: k, a: weight.data + c0 * k, lda: k, b: col, ldb: n, transB: false,
+                      beta: 0, c: out + c0 * n, ldc: n)
+        }
+        Parallel.rows(cout, minRows: 1) { range in
+            for co in range {
+                let b = bias?.data[co] ?? 0
+                for i in 0..<batch {
+                    let src = out + co * n + i * p, dst = y + (i * cout + co) * p
+                    if accumulate { for j in 0..<p { dst[j] += src[j] + b } } else { for j in 0..<p { dst[j] = src[j] + b } }
+                }
+            }
+        }
+    }
+
     /// Writes (or adds) the bias into y's pixels `pixels` of every channel, for a GEMM with beta = 1 to add onto.
     private func prefillBias(_ y: UnsafeMutablePointer<Float>, pixels: Range<Int>, stride p: Int, accumulate: Bool) {
         guard let b = bias else { return }
@@ -99,9 +144,10 @@ public struct Conv2d: @unchecked Sendable {
     }
 
     /// col[(ci·kh + ky)·kw + kx, (oy − r0)·Wout + ox] = x[ci, oy·s − top + ky, ox·s − left + kx], zero outside.
+    /// …, each of col's K rows `rowStride` floats apart (more than rows·Wout when images are unfolded side by side).
     private func unfold(_ x: UnsafePointer<Float>, height h: Int, width w: Int, outWidth wo: Int,
-                        rows: Range<Int>, into col: UnsafeMutablePointer<Float>) {
-        let n = rows.count * wo, s = stride
+                        rows: Range<Int>, into col: UnsafeMutablePointer<Float>, rowStride n: Int) {
+        let s = stride
         Parallel.rows(inChannels, minRows: 1) { channels in for ci in channels {
             let plane = x + ci * h * w
             for ky in 0..<kh {

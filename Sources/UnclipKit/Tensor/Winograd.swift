@@ -11,11 +11,11 @@ import Dispatch
 /// rounding error stays within float's at the activations' scale.
 extension Conv2d {
     /// Whether `forward` takes this path: 3×3, stride 1, padding 1, and
-    /// enough 4×4 tiles that the per-call filter transform (about 300
+    /// enough 4×4 tiles (over the whole batch) that the per-call filter transform (about 300
     /// operations per channel pair) pays for itself against the products it saves.
-    func usesWinograd(height h: Int, width w: Int) -> Bool {
+    func usesWinograd(height h: Int, width w: Int, batch: Int = 1) -> Bool {
         kh == 3 && kw == 3 && stride == 1 && padding == (1, 1, 1, 1)
-            && ((h + 3) / 4) * ((w + 3) / 4) >= Conv2d.winogradMinTiles
+            && batch * ((h + 3) / 4) * ((w + 3) / 4) >= Conv2d.winogradMinTiles
     }
 
     /// U [36, Cout, Cin] = G g Gᵀ for every filter g [3, 3], made per call:
@@ -65,11 +65,13 @@ extension Conv2d {
         }
     }
 
-    /// y [Cout, H, W] (=, or += with `accumulate`) conv(x [Cin, H, W]) + bias, by F(4×4, 3×3).
-    func forwardWinograd(_ x: UnsafePointer<Float>, height h: Int, width w: Int,
+    /// y [B, Cout, H, W] (=, or += with `accumulate`) conv(x [B, Cin, H, W]) + bias, by F(4×4, 3×3).
+    /// The batch's tile rows are numbered one after the other (image i's
+    /// rows from i·⌈H/4⌉), so its images share the filter transform and the products.
+    func forwardWinograd(_ x: UnsafePointer<Float>, batch: Int, height h: Int, width w: Int,
                          into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let cin = inChannels, cout = outChannels
-        let th = (h + 3) / 4, tw = (w + 3) / 4
+        let th = (h + 3) / 4 * batch, tw = (w + 3) / 4
         let (u, uc) = Scratch.take(36 * cout * cin)   // [36, Cout, Cin]
         defer { Scratch.give(u, capacity: uc) }
         winogradFilters(into: u)
@@ -98,89 +100,134 @@ extension Conv2d {
         }
     }
 
-    /// V[k, ci, t] = (Bᵀ d B)_k for the 6×6 input tile d of every tile t in `tileRows`.
+    /// Bᵀ's rows applied to six values (Lavin & Gray 2016, eq. 13's Bᵀ for F(4, 3)).
+    @inline(__always)
+    static func bt<V: SIMD>(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V) -> (V, V, V, V, V, V) where V.Scalar == Float {
+        let p = d1 - d3
+        return (4 * d0 - 5 * d2 + d4, -4 * (d1 + d2) + d3 + d4, 4 * (d1 - d2) - d3 + d4,
+                -2 * p - d2 + d4, 2 * p - d2 + d4, 4 * d1 - 5 * d3 + d5)
+    }
+
+    /// Aᵀ's rows applied to six values.
+    @inline(__always)
+    static func at<V: SIMD>(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V) -> (V, V, V, V) where V.Scalar == Float {
+        let a = m1 - m2, b = m1 + m2, c = m3 - m4, e = m3 + m4
+        return (m0 + b + e, a + 2 * c, b + 4 * e, a + 8 * c + m5)
+    }
+
+    /// V[k, ci, t] = (Bᵀ d B)_k for the 6×6 input tile d of every tile t in
+    /// `tileRows` (numbered across the batch). Per tile row, Bᵀ runs down
+    /// the image's columns for the whole row at once, eight columns per
+    /// SIMD step; B then runs across eight tiles at a time, one per lane, so
+    /// each of the 36 results is stored as eight contiguous floats.
     private func inputTransform(_ x: UnsafePointer<Float>, height h: Int, width w: Int, tileRows: Range<Int>,
                                 tilesPerRow tw: Int, into v: UnsafeMutablePointer<Float>, stride nt: Int) {
+        typealias V = SIMD8<Float>
         let cin = inChannels, plane = cin * nt
+        let perImage = (h + 3) / 4
+        // A padded row: image columns −1 ..< 4·tw + 1, then room for the last group's unused lanes.
+        let pw = (4 * tw + 2 + 7) / 8 * 8 + 40
         Parallel.rows(cin, minRows: 1) { range in
-            var d = [Float](repeating: 0, count: 36), t = [Float](repeating: 0, count: 36)
+            let rows = UnsafeMutablePointer<Float>.allocate(capacity: 6 * pw)   // the tile row's six input rows, padded
+            let t1 = UnsafeMutablePointer<Float>.allocate(capacity: 6 * pw)     // Bᵀ of them, per column
+            defer { rows.deallocate(); t1.deallocate() }
+            rows.initialize(repeating: 0, count: 6 * pw)
+            t1.initialize(repeating: 0, count: 6 * pw)
             for ci in range {
-                let src = x + ci * h * w
                 for ty in tileRows {
-                    for tx in 0..<tw {
-                        // The tile, zero outside the image (the padding).
-                        let y0 = 4 * ty - 1, x0 = 4 * tx - 1
-                        for r in 0..<6 {
-                            let yy = y0 + r
-                            if yy < 0 || yy >= h { for c in 0..<6 { d[6 * r + c] = 0 }; continue }
-                            let row = src + yy * w
-                            for c in 0..<6 { let xx = x0 + c; d[6 * r + c] = xx >= 0 && xx < w ? row[xx] : 0 }
+                    let src = x + ((ty / perImage) * cin + ci) * h * w
+                    let y0 = 4 * (ty % perImage) - 1
+                    for j in 0..<6 {
+                        let dst = rows + j * pw, yy = y0 + j
+                        if yy < 0 || yy >= h { dst.update(repeating: 0, count: pw); continue }
+                        dst[0] = 0
+                        (dst + 1).update(from: src + yy * w, count: w)
+                        (dst + 1 + w).update(repeating: 0, count: pw - 1 - w)
+                    }
+                    let r = UnsafeRawPointer(rows), o = UnsafeMutableRawPointer(t1)
+                    var c = 0
+                    while c < pw {
+                        @inline(__always) func ld(_ j: Int) -> V { r.loadUnaligned(fromByteOffset: 4 * (j * pw + c), as: V.self) }
+                        let b = Self.bt(ld(0), ld(1), ld(2), ld(3), ld(4), ld(5))
+                        o.storeBytes(of: b.0, toByteOffset: 4 * c, as: V.self)
+                        o.storeBytes(of: b.1, toByteOffset: 4 * (pw + c), as: V.self)
+                        o.storeBytes(of: b.2, toByteOffset: 4 * (2 * pw + c), as: V.self)
+                        o.storeBytes(of: b.3, toByteOffset: 4 * (3 * pw + c), as: V.self)
+                        o.storeBytes(of: b.4, toByteOffset: 4 * (4 * pw + c), as: V.self)
+                        o.storeBytes(of: b.5, toByteOffset: 4 * (5 * pw + c), as: V.self)
+                        c += 8
+                    }
+                    let base = v + ci * nt + (ty - tileRows.lowerBound) * tw
+                    var tx = 0
+                    while tx < tw {
+                        let lanes = min(8, tw - tx)
+                        for rr in 0..<6 {
+                            let row = t1 + rr * pw + 4 * tx
+                            // Lane l is tile tx + l, whose six columns start 4·l further on.
+                            @inline(__always) func col(_ c: Int) -> V {
+                                var e = V()
+                                for l in 0..<8 { e[l] = row[4 * l + c] }
+                                return e
+                            }
+                            let b = Self.bt(col(0), col(1), col(2), col(3), col(4), col(5))
+                            @inline(__always) func put(_ cc: Int, _ val: V) {
+                                let dst = base + (6 * rr + cc) * plane + tx
+                                if lanes == 8 { UnsafeMutableRawPointer(dst).storeBytes(of: val, as: V.self) }
+                                else { for l in 0..<lanes { dst[l] = val[l] } }
+                            }
+                            put(0, b.0); put(1, b.1); put(2, b.2); put(3, b.3); put(4, b.4); put(5, b.5)
                         }
-                        // Bᵀ d: each column.
-                        for c in 0..<6 {
-                            let d0 = d[c], d1 = d[6 + c], d2 = d[12 + c], d3 = d[18 + c], d4 = d[24 + c], d5 = d[30 + c]
-                            t[c] = 4 * d0 - 5 * d2 + d4
-                            t[6 + c] = -4 * (d1 + d2) + d3 + d4
-                            t[12 + c] = 4 * (d1 - d2) - d3 + d4
-                            t[18 + c] = -2 * (d1 - d3) - d2 + d4
-                            t[24 + c] = 2 * (d1 - d3) - d2 + d4
-                            t[30 + c] = 4 * d1 - 5 * d3 + d5
-                        }
-                        // (Bᵀ d) B: each row.
-                        let o = v + ci * nt + (ty - tileRows.lowerBound) * tw + tx
-                        for r in 0..<6 {
-                            let d0 = t[6 * r], d1 = t[6 * r + 1], d2 = t[6 * r + 2], d3 = t[6 * r + 3], d4 = t[6 * r + 4], d5 = t[6 * r + 5]
-                            let k = 6 * r
-                            o[(k + 0) * plane] = 4 * d0 - 5 * d2 + d4
-                            o[(k + 1) * plane] = -4 * (d1 + d2) + d3 + d4
-                            o[(k + 2) * plane] = 4 * (d1 - d2) - d3 + d4
-                            o[(k + 3) * plane] = -2 * (d1 - d3) - d2 + d4
-                            o[(k + 4) * plane] = 2 * (d1 - d3) - d2 + d4
-                            o[(k + 5) * plane] = 4 * d1 - 5 * d3 + d5
-                        }
+                        tx += 8
                     }
                 }
             }
         }
     }
 
-    /// y's 4×4 blocks = Aᵀ M A (+ bias), cut at the image's edge.
+    /// y's 4×4 blocks = Aᵀ M A (+ bias), cut at the image's edge, eight tiles
+    /// at a time: their 36 products are contiguous in M, one per lane.
     private func outputTransform(_ m: UnsafePointer<Float>, stride nt: Int, tileRows: Range<Int>, tilesPerRow tw: Int,
                                  height h: Int, width w: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        typealias V = SIMD8<Float>
         let cout = outChannels, plane = cout * nt
+        let perImage = (h + 3) / 4
         Parallel.rows(cout, minRows: 1) { range in
-            var t = [Float](repeating: 0, count: 24)   // Aᵀ M: [4, 6]
+            let block = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 32)   // four output rows of eight tiles
+            let t = UnsafeMutablePointer<V>.allocate(capacity: 24)             // Aᵀ M: [4, 6]
+            defer { block.deallocate(); t.deallocate() }
             for co in range {
                 let b = bias?.data[co] ?? 0
-                let dst = y + co * h * w
-                for ty in tileRows {
-                    for tx in 0..<tw {
-                        let s = m + co * nt + (ty - tileRows.lowerBound) * tw + tx
-                        for c in 0..<6 {
-                            let m0 = s[c * plane], m1 = s[(6 + c) * plane], m2 = s[(12 + c) * plane]
-                            let m3 = s[(18 + c) * plane], m4 = s[(24 + c) * plane], m5 = s[(30 + c) * plane]
-                            t[c] = m0 + m1 + m2 + m3 + m4
-                            t[6 + c] = m1 - m2 + 2 * (m3 - m4)
-                            t[12 + c] = m1 + m2 + 4 * (m3 + m4)
-                            t[18 + c] = m1 - m2 + 8 * (m3 - m4) + m5
+                for tyAll in tileRows {
+                    let dst = y + ((tyAll / perImage) * cout + co) * h * w, ty = tyAll % perImage
+                    var tx = 0
+                    while tx < tw {
+                        let lanes = min(8, tw - tx)
+                        let s = m + co * nt + (tyAll - tileRows.lowerBound) * tw + tx
+                        @inline(__always) func ld(_ k: Int) -> V {
+                            if lanes == 8 { return UnsafeRawPointer(s + k * plane).loadUnaligned(as: V.self) }
+                            var e = V()
+                            for l in 0..<lanes { e[l] = s[k * plane + l] }
+                            return e
                         }
-                        let n = min(4, w - 4 * tx)
-                        for r in 0..<min(4, h - 4 * ty) {
-                            let m0 = t[6 * r], m1 = t[6 * r + 1], m2 = t[6 * r + 2], m3 = t[6 * r + 3], m4 = t[6 * r + 4], m5 = t[6 * r + 5]
-                            let a = m1 - m2, b2 = m1 + m2, c = m3 - m4, e = m3 + m4
-                            let row = dst + (4 * ty + r) * w + 4 * tx
-                            if accumulate {
-                                row[0] += m0 + b2 + e + b
-                                if n > 1 { row[1] += a + 2 * c + b }
-                                if n > 2 { row[2] += b2 + 4 * e + b }
-                                if n > 3 { row[3] += a + 8 * c + m5 + b }
-                            } else {
-                                row[0] = m0 + b2 + e + b
-                                if n > 1 { row[1] = a + 2 * c + b }
-                                if n > 2 { row[2] = b2 + 4 * e + b }
-                                if n > 3 { row[3] = a + 8 * c + m5 + b }
+                        // Aᵀ down each of the six columns, then A along each of the four rows.
+                        for c in 0..<6 {
+                            let a = Self.at(ld(c), ld(6 + c), ld(12 + c), ld(18 + c), ld(24 + c), ld(30 + c))
+                            t[c] = a.0; t[6 + c] = a.1; t[12 + c] = a.2; t[18 + c] = a.3
+                        }
+                        for r in 0..<4 {
+                            let o = Self.at(t[6 * r], t[6 * r + 1], t[6 * r + 2], t[6 * r + 3], t[6 * r + 4], t[6 * r + 5])
+                            for l in 0..<8 {
+                                block[r * 32 + 4 * l] = o.0[l] + b; block[r * 32 + 4 * l + 1] = o.1[l] + b
+                                block[r * 32 + 4 * l + 2] = o.2[l] + b; block[r * 32 + 4 * l + 3] = o.3[l] + b
                             }
                         }
+                        let n = min(4 * lanes, w - 4 * tx)
+                        for r in 0..<min(4, h - 4 * ty) {
+                            let row = dst + (4 * ty + r) * w + 4 * tx
+                            if accumulate { for j in 0..<n { row[j] += block[r * 32 + j] } }
+                            else { for j in 0..<n { row[j] = block[r * 32 + j] } }
+                        }
+                        tx += 8
                     }
                 }
             }
