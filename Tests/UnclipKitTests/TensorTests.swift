@@ -197,8 +197,9 @@ final class TensorTests: XCTestCase {
     }
 
     func testConvolutionsMatchTheDefinitionOnEveryPath() {
-        let oldTiles = Conv2d.winogradMinTiles, oldThreads = BLAS.threads
-        defer { Conv2d.winogradMinTiles = oldTiles; BLAS.threads = oldThreads }
+        let oldTiles = Conv2d.winogradMinTiles, oldThreads = BLAS.threads, oldBytes = Conv2d.winogradFilterBytes
+        defer { Conv2d.winogradMinTiles = oldTiles; BLAS.threads = oldThreads; Conv2d.winogradFilterBytes = oldBytes }
+        Conv2d.winogradFilterBytes = 1
         // (Cin, Cout, H, W, kernel, stride, padding): 3×3 same-size convs at sizes
         // that are and are not multiples of the 4×4 Winograd tile, a strided
         // one with diffusers' right/bottom-only padding, and 1×1.
@@ -206,6 +207,7 @@ final class TensorTests: XCTestCase {
             (3, 5, 8, 8, 3, 1, (1, 1, 1, 1)), (4, 3, 5, 7, 3, 1, (1, 1, 1, 1)), (2, 6, 1, 1, 3, 1, (1, 1, 1, 1)),
             (5, 4, 13, 6, 3, 1, (1, 1, 1, 1)), (3, 4, 9, 10, 3, 2, (0, 0, 1, 1)), (6, 5, 7, 9, 1, 1, (0, 0, 0, 0)),
             (3, 4, 21, 70, 3, 1, (1, 1, 1, 1)),   // more than eight tiles a row: full SIMD groups and a remainder
+            (5, 40, 9, 11, 3, 1, (1, 1, 1, 1)),   // with the filter limit lowered below: blocks of 16, 16 and 8 channels
         ]
         for (cin, cout, h, wd, k, s, pad) in cases {
             let x = random(cin * h * wd, scale: 3), w = random(cout * cin * k * k), b = random(cout)

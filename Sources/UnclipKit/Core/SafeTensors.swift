@@ -181,21 +181,25 @@ public final class SafeTensors: @unchecked Sendable {
     /// The tensor widened to Float32, whatever its stored float type.
     public func floats(_ name: String) throws -> [Float] {
         let t = try info(name)
-        let r = try raw(name)
-        var out = [Float](repeating: 0, count: t.count)
-        switch t.dtype {
+        return try Self.widen(try raw(name), dtype: t.dtype, count: t.count, what: "\(sourceName): tensor \(name)")
+    }
+
+    /// `count` little-endian values of a float type, as Float32 (for any container's tensors).
+    static func widen(_ r: UnsafeRawBufferPointer, dtype: DType, count: Int, what: String) throws -> [Float] {
+        var out = [Float](repeating: 0, count: count)
+        switch dtype {
         case .F32:
             out.withUnsafeMutableBytes { $0.copyMemory(from: r) }
         case .F16:
-            for i in 0..<t.count { out[i] = Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<count { out[i] = Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
         case .BF16:
-            for i in 0..<t.count {
+            for i in 0..<count {
                 out[i] = Float(bitPattern: UInt32(r.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
             }
         case .F64:
-            for i in 0..<t.count { out[i] = Float(r.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
+            for i in 0..<count { out[i] = Float(r.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
         default:
-            throw UnclipError.badInput("\(sourceName): tensor \(name) is \(t.dtype.rawValue), expected a float type")
+            throw UnclipError.badInput("\(what) is \(dtype.rawValue), expected a float type")
         }
         return out
     }

@@ -84,23 +84,7 @@ public final class TorchPickle: @unchecked Sendable {
     /// The tensor widened to Float32, whatever its stored float type.
     public func floats(_ name: String) throws -> [Float] {
         guard let t = tensors[name] else { throw UnclipError.badInput("\(sourceName): no tensor named \(name)") }
-        let r = try raw(name)
-        var out = [Float](repeating: 0, count: t.count)
-        switch t.dtype {
-        case .F32:
-            out.withUnsafeMutableBytes { $0.copyMemory(from: r) }
-        case .F16:
-            for i in 0..<t.count { out[i] = Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-        case .BF16:
-            for i in 0..<t.count {
-                out[i] = Float(bitPattern: UInt32(r.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
-            }
-        case .F64:
-            for i in 0..<t.count { out[i] = Float(r.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)) }
-        default:
-            throw UnclipError.badInput("\(sourceName): tensor \(name) is \(t.dtype.rawValue), expected a float type")
-        }
-        return out
+        return try SafeTensors.widen(try raw(name), dtype: t.dtype, count: t.count, what: "\(sourceName): tensor \(name)")
     }
 
     // MARK: The file

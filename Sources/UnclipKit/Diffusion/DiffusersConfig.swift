@@ -88,6 +88,16 @@ public struct DiffusersConfig {
         return s
     }
 
+    /// A list of block class names, each one of `T`'s cases; `what` names the list in messages ("down block").
+    public func blockTypes<T: RawRepresentable & CaseIterable>(_ key: String, _ what: String) throws -> [T] where T.RawValue == String {
+        try strings(key).map { s in
+            guard let b = T(rawValue: s) else {
+                throw UnclipError.model("\(name): \(what) type \"\(s)\" is not supported (\(T.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return b
+        }
+    }
+
     /// An int, or a list of ints of length `count` (diffusers accepts both for per-level sizes).
     public func ints(_ key: String, count: Int, _ def: Int? = nil) throws -> [Int] {
         if let a = values[key] as? [Any] {

@@ -5,8 +5,8 @@ import Foundation
 /// modulated by the latent ("spatial"). Sizes from the file; other options
 /// are errors that name them.
 public struct MoVQConfig: Sendable, Equatable {
-    public enum DownBlock: String, Sendable { case plain = "DownEncoderBlock2D", attention = "AttnDownEncoderBlock2D" }
-    public enum UpBlock: String, Sendable { case plain = "UpDecoderBlock2D", attention = "AttnUpDecoderBlock2D" }
+    public enum DownBlock: String, Sendable, CaseIterable { case plain = "DownEncoderBlock2D", attention = "AttnDownEncoderBlock2D" }
+    public enum UpBlock: String, Sendable, CaseIterable { case plain = "UpDecoderBlock2D", attention = "AttnUpDecoderBlock2D" }
 
     public var inChannels: Int
     public var outChannels: Int
@@ -35,18 +35,8 @@ public struct MoVQConfig: Sendable, Equatable {
             throw UnclipError.model("\(n): _class_name \"\(cls)\" is not supported (VQModel)")
         }
         let channels = try c.intList("block_out_channels")
-        let down = try c.strings("down_block_types").map { s -> DownBlock in
-            guard let b = DownBlock(rawValue: s) else {
-                throw UnclipError.model("\(n): down block type \"\(s)\" is not supported (DownEncoderBlock2D, AttnDownEncoderBlock2D)")
-            }
-            return b
-        }
-        let up = try c.strings("up_block_types").map { s -> UpBlock in
-            guard let b = UpBlock(rawValue: s) else {
-                throw UnclipError.model("\(n): up block type \"\(s)\" is not supported (UpDecoderBlock2D, AttnUpDecoderBlock2D)")
-            }
-            return b
-        }
+        let down: [DownBlock] = try c.blockTypes("down_block_types", "down block")
+        let up: [UpBlock] = try c.blockTypes("up_block_types", "up block")
         guard down.count == channels.count, up.count == channels.count else {
             throw UnclipError.model("\(n): block_out_channels, down_block_types and up_block_types must have the same length")
         }

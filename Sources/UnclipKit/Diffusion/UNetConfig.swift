@@ -4,8 +4,8 @@ import Foundation
 /// 2.2's decoder and inpainting decoder use. Every size is read from the
 /// file; any option outside the subset is an error that names it.
 public struct UNetConfig: Sendable, Equatable {
-    public enum DownBlock: String, Sendable { case resnetDownsample = "ResnetDownsampleBlock2D", simpleCrossAttn = "SimpleCrossAttnDownBlock2D" }
-    public enum UpBlock: String, Sendable { case resnetUpsample = "ResnetUpsampleBlock2D", simpleCrossAttn = "SimpleCrossAttnUpBlock2D" }
+    public enum DownBlock: String, Sendable, CaseIterable { case resnetDownsample = "ResnetDownsampleBlock2D", simpleCrossAttn = "SimpleCrossAttnDownBlock2D" }
+    public enum UpBlock: String, Sendable, CaseIterable { case resnetUpsample = "ResnetUpsampleBlock2D", simpleCrossAttn = "SimpleCrossAttnUpBlock2D" }
 
     public var inChannels: Int
     public var outChannels: Int
@@ -44,18 +44,8 @@ public struct UNetConfig: Sendable, Equatable {
             throw UnclipError.model("\(n): _class_name \"\(cls)\" is not supported (UNet2DConditionModel)")
         }
         let channels = try c.intList("block_out_channels")
-        let down = try c.strings("down_block_types").map { s -> DownBlock in
-            guard let b = DownBlock(rawValue: s) else {
-                throw UnclipError.model("\(n): down block type \"\(s)\" is not supported (ResnetDownsampleBlock2D, SimpleCrossAttnDownBlock2D)")
-            }
-            return b
-        }
-        let up = try c.strings("up_block_types").map { s -> UpBlock in
-            guard let b = UpBlock(rawValue: s) else {
-                throw UnclipError.model("\(n): up block type \"\(s)\" is not supported (SimpleCrossAttnUpBlock2D, ResnetUpsampleBlock2D)")
-            }
-            return b
-        }
+        let down: [DownBlock] = try c.blockTypes("down_block_types", "down block")
+        let up: [UpBlock] = try c.blockTypes("up_block_types", "up block")
         guard down.count == channels.count, up.count == channels.count else {
             throw UnclipError.model("\(n): block_out_channels, down_block_types and up_block_types must have the same length")
         }

@@ -105,17 +105,33 @@ public struct Attention: @unchecked Sendable {
     /// Row-wise softmax of s[rows, cols] in place; with `causal`, entries
     /// j > i get weight 0 (the -inf mask of the reference).
     private func softmaxRows(_ s: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
-        for i in 0..<rows {
-            let p = s + i * cols
-            let n = causal ? i + 1 : cols
-            var m = -Float.infinity
-            for j in 0..<n { m = max(m, p[j]) }
-            var sum: Float = 0
-            for j in 0..<n { let e = expf(p[j] - m); p[j] = e; sum += e }
-            let inv = 1 / sum
-            for j in 0..<n { p[j] *= inv }
-            for j in n..<cols { p[j] = 0 }
+        for i in 0..<rows { Self.softmax(s + i * cols, count: cols, live: causal ? i + 1 : cols) }
+    }
+
+    /// Softmax of p[0 ..< live] in place (max subtracted first), eight
+    /// lanes at a time with `Activation.exp8` (the UNet's attention takes
+    /// e^x of 13 M scores per head set at 32×32 latents); p[live ..< count] become 0.
+    static func softmax(_ p: UnsafeMutablePointer<Float>, count: Int, live n: Int) {
+        typealias V = SIMD8<Float>
+        let raw = UnsafeMutableRawPointer(p)
+        var m = -Float.infinity
+        var mv = V(repeating: -.infinity), j = 0
+        while j + 8 <= n { mv = pointwiseMax(mv, raw.loadUnaligned(fromByteOffset: 4 * j, as: V.self)); j += 8 }
+        m = mv.max()
+        while j < n { m = max(m, p[j]); j += 1 }
+        var sv = V(), sum: Float = 0
+        j = 0
+        while j + 8 <= n {
+            let e = Activation.exp8(raw.loadUnaligned(fromByteOffset: 4 * j, as: V.self) - m)
+            raw.storeBytes(of: e, toByteOffset: 4 * j, as: V.self)
+            sv += e
+            j += 8
         }
+        sum = sv.sum()
+        while j < n { let e = expf(p[j] - m); p[j] = e; sum += e; j += 1 }
+        let inv = 1 / sum
+        for j in 0..<n { p[j] *= inv }
+        for j in n..<count { p[j] = 0 }
     }
 }
 
@@ -142,15 +158,7 @@ extension Attention {
                 let r0 = c * chunk, rows = min(chunk, tq - r0)
                 BLAS.gemm(m: rows, n: tk, k: dh, alpha: scale, a: q + r0 * ldq + hd * dh, lda: ldq,
                           b: k + hd * dh, ldb: ldk, transB: true, beta: 0, c: s, ldc: tk)
-                for i in 0..<rows {
-                    let p = s + i * tk
-                    var m = -Float.infinity
-                    for j in 0..<tk { m = max(m, p[j]) }
-                    var sum: Float = 0
-                    for j in 0..<tk { let e = expf(p[j] - m); p[j] = e; sum += e }
-                    let inv = 1 / sum
-                    for j in 0..<tk { p[j] *= inv }
-                }
+                for i in 0..<rows { softmax(s + i * tk, count: tk, live: tk) }
                 BLAS.gemm(m: rows, n: dh, k: tk, a: s, lda: tk, b: v + hd * dh, ldb: ldv, transB: false,
                           beta: 0, c: ctx + r0 * ldc + hd * dh, ldc: ldc)
             }

@@ -43,6 +43,11 @@ public struct Conv2d: @unchecked Sendable {
     /// products too thin to run efficiently. Tests lower it to cover tiny images.
     nonisolated(unsafe) public static var winogradMinTiles = 32
 
+    /// The most bytes of transformed filters the Winograd path holds at once
+    /// (it goes through the output channels in blocks that fit, at least 16
+    /// channels a block). Tests lower it to cover several blocks.
+    nonisolated(unsafe) public static var winogradFilterBytes = 64 << 20
+
     public func outputSize(height h: Int, width w: Int) -> (Int, Int) {
         ((h + padding.top + padding.bottom - kh) / stride + 1, (w + padding.left + padding.right - kw) / stride + 1)
     }

@@ -9,7 +9,7 @@ import Foundation
 enum Scratch {
     /// Buffers at least this large (in floats) go through the pool.
     static let minCount = 1 << 18   // 1 MB
-    static let cap = 1536 << 20
+    static let cap = 512 << 20
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var free: [(pointer: UnsafeMutablePointer<Float>, count: Int)] = []

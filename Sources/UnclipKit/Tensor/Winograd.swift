@@ -22,30 +22,36 @@ extension Conv2d {
     /// cached, it would hold four times the weights. Eight input channels go
     /// at a time, one per SIMD lane, so each of the 36 results is stored as
     /// eight contiguous floats.
-    func winogradFilters(into u: UnsafeMutablePointer<Float>) {
-        let cout = outChannels, cin = inChannels, plane = cout * cin
+    /// (Output channels `channels` only: U [36, |channels|, Cin].)
+    func winogradFilters(_ channels: Range<Int>, into u: UnsafeMutablePointer<Float>) {
+        let cin = inChannels, plane = channels.count * cin
         typealias V = SIMD8<Float>
         // G's rows: (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1).
         @inline(__always) func g6(_ a: V, _ b: V, _ c: V) -> (V, V, V, V, V, V) {
             let s = a + c, q = a * (1 / 24) + c * (1 / 6), r = b * (1 / 12)
             return (a * 0.25, (s + b) * (-1 / 6), (s - b) * (-1 / 6), q + r, q - r, c)
         }
-        Parallel.rows(cout, minRows: 1) { range in
-            for co in range {
+        let padded = (cin + 7) / 8 * 8
+        Parallel.rows(channels.count, minRows: 1) { range in
+            // One output channel's filters with the taps outermost, [9, Cin]: a
+            // plain strided copy, after which every tap of eight filters is one load.
+            let taps = UnsafeMutablePointer<Float>.allocate(capacity: 9 * padded)
+            defer { taps.deallocate() }
+            taps.initialize(repeating: 0, count: 9 * padded)
+            let tr = UnsafeRawPointer(taps)
+            for row in range {
+                let co = channels.lowerBound + row
+                let src = weight.data + co * cin * 9
+                for j in 0..<9 { for i in 0..<cin { taps[j * padded + i] = src[i * 9 + j] } }
                 var ci = 0
                 while ci < cin {
                     let lanes = min(8, cin - ci)
                     // Tap j of filters ci ..< ci + 8, one per lane.
-                    let w = weight.data + (co * cin + ci) * 9
-                    @inline(__always) func tap(_ j: Int) -> V {
-                        var v = V()
-                        for l in 0..<lanes { v[l] = w[l * 9 + j] }
-                        return v
-                    }
+                    @inline(__always) func tap(_ j: Int) -> V { tr.loadUnaligned(fromByteOffset: 4 * (j * padded + ci), as: V.self) }
                     let gv = (tap(0), tap(1), tap(2), tap(3), tap(4), tap(5), tap(6), tap(7), tap(8))
                     // G g: the three columns of g, each to six values; then each of those six rows through G again.
                     let c0 = g6(gv.0, gv.3, gv.6), c1 = g6(gv.1, gv.4, gv.7), c2 = g6(gv.2, gv.5, gv.8)
-                    let o = u + co * cin + ci
+                    let o = u + row * cin + ci
                     @inline(__always) func store(_ r: Int, _ out: (V, V, V, V, V, V)) {
                         @inline(__always) func put(_ c: Int, _ v: V) {
                             let dst = o + (6 * r + c) * plane
@@ -72,31 +78,40 @@ extension Conv2d {
                          into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
         let cin = inChannels, cout = outChannels
         let th = (h + 3) / 4 * batch, tw = (w + 3) / 4
-        let (u, uc) = Scratch.take(36 * cout * cin)   // [36, Cout, Cin]
-        defer { Scratch.give(u, capacity: uc) }
-        winogradFilters(into: u)
+        // Output channels go in blocks whose transformed filters stay within
+        // 64 MB (a 1152-channel layer's whole set would be 382 MB); the
+        // tiles are transformed again for each block, which costs far less.
+        let block = max(16, min(cout, Conv2d.winogradFilterBytes / (36 * cin * 4)))
         // Tile rows go in chunks whose transformed tiles and products stay
         // near 8 MB, whatever the image size.
-        let perRow = 36 * max(cin, cout) * tw * 4
+        let perRow = 36 * max(cin, min(cout, block)) * tw * 4
         let rowsPerChunk = max(1, min(th, (8 << 20) / max(perRow, 1)))
         let maxTiles = rowsPerChunk * tw
-        let (v, vc) = Scratch.take(36 * cin * maxTiles)    // [36, Cin, T]
-        let (m, mc) = Scratch.take(36 * cout * maxTiles)   // [36, Cout, T]
-        defer { Scratch.give(v, capacity: vc); Scratch.give(m, capacity: mc) }
-        var r0 = 0
-        while r0 < th {
-            let r1 = min(th, r0 + rowsPerChunk), nt = (r1 - r0) * tw
-            inputTransform(x, height: h, width: w, tileRows: r0..<r1, tilesPerRow: tw, into: v, stride: nt)
-            // The 36 products, spread over the threads.
-            let parts = min(BLAS.threads, 36)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                for k in (36 * p / parts)..<(36 * (p + 1) / parts) {
-                    BLAS.gemm(m: cout, n: nt, k: cin, a: u + k * cout * cin, lda: cin, b: v + k * cin * nt, ldb: nt,
-                              transB: false, beta: 0, c: m + k * cout * nt, ldc: nt)
+        let (u, uc) = Scratch.take(36 * min(cout, block) * cin)   // [36, block, Cin]
+        let (v, vc) = Scratch.take(36 * cin * maxTiles)           // [36, Cin, T]
+        let (m, mc) = Scratch.take(36 * min(cout, block) * maxTiles)   // [36, block, T]
+        defer { Scratch.give(u, capacity: uc); Scratch.give(v, capacity: vc); Scratch.give(m, capacity: mc) }
+        var c0 = 0
+        while c0 < cout {
+            let channels = c0..<min(cout, c0 + block), nc = channels.count
+            winogradFilters(channels, into: u)
+            var r0 = 0
+            while r0 < th {
+                let r1 = min(th, r0 + rowsPerChunk), nt = (r1 - r0) * tw
+                inputTransform(x, height: h, width: w, tileRows: r0..<r1, tilesPerRow: tw, into: v, stride: nt)
+                // The 36 products, spread over the threads.
+                let parts = min(BLAS.threads, 36)
+                DispatchQueue.concurrentPerform(iterations: parts) { p in
+                    for k in (36 * p / parts)..<(36 * (p + 1) / parts) {
+                        BLAS.gemm(m: nc, n: nt, k: cin, a: u + k * nc * cin, lda: cin, b: v + k * cin * nt, ldb: nt,
+                                  transB: false, beta: 0, c: m + k * nc * nt, ldc: nt)
+                    }
                 }
+                outputTransform(m, channels: channels, stride: nt, tileRows: r0..<r1, tilesPerRow: tw, height: h, width: w,
+                                into: y, accumulate: accumulate)
+                r0 = r1
             }
-            outputTransform(m, stride: nt, tileRows: r0..<r1, tilesPerRow: tw, height: h, width: w, into: y, accumulate: accumulate)
-            r0 = r1
+            c0 = channels.upperBound
         }
     }
 
@@ -186,23 +201,26 @@ extension Conv2d {
 
     /// y's 4×4 blocks = Aᵀ M A (+ bias), cut at the image's edge, eight tiles
     /// at a time: their 36 products are contiguous in M, one per lane.
-    private func outputTransform(_ m: UnsafePointer<Float>, stride nt: Int, tileRows: Range<Int>, tilesPerRow tw: Int,
-                                 height h: Int, width w: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool) {
+    /// M holds output channels `channels` only ([36, |channels|, T]).
+    private func outputTransform(_ m: UnsafePointer<Float>, channels: Range<Int>, stride nt: Int, tileRows: Range<Int>,
+                                 tilesPerRow tw: Int, height h: Int, width w: Int, into y: UnsafeMutablePointer<Float>,
+                                 accumulate: Bool) {
         typealias V = SIMD8<Float>
-        let cout = outChannels, plane = cout * nt
+        let cout = outChannels, plane = channels.count * nt
         let perImage = (h + 3) / 4
-        Parallel.rows(cout, minRows: 1) { range in
+        Parallel.rows(channels.count, minRows: 1) { range in
             let block = UnsafeMutablePointer<Float>.allocate(capacity: 4 * 32)   // four output rows of eight tiles
             let t = UnsafeMutablePointer<V>.allocate(capacity: 24)             // Aᵀ M: [4, 6]
             defer { block.deallocate(); t.deallocate() }
-            for co in range {
+            for row in range {
+                let co = channels.lowerBound + row
                 let b = bias?.data[co] ?? 0
                 for tyAll in tileRows {
                     let dst = y + ((tyAll / perImage) * cout + co) * h * w, ty = tyAll % perImage
                     var tx = 0
                     while tx < tw {
                         let lanes = min(8, tw - tx)
-                        let s = m + co * nt + (tyAll - tileRows.lowerBound) * tw + tx
+                        let s = m + row * nt + (tyAll - tileRows.lowerBound) * tw + tx
                         @inline(__always) func ld(_ k: Int) -> V {
                             if lanes == 8 { return UnsafeRawPointer(s + k * plane).loadUnaligned(as: V.self) }
                             var e = V()
