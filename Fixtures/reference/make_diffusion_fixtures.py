@@ -76,10 +76,10 @@ image size, h x w a latent size; "{t}" a timestep, "{i}" a step index.
     pipe_inpaint/{ddpm,ddim}/image, image_u8, latents_final, latents.{i}, timesteps; ddpm also noise.{i}
 
 Fixtures/diffusion/pickle/ (for the .bin loader and its refusal tests; never unpickle the evil ones):
-    movq.bin          torch.save(tiny-a MoVQ state_dict()), default zip format (archive dir "movq/"); the
+    unet.bin          torch.save(tiny-a decoder UNet state_dict()), default zip format (archive dir "unet/"); the
                       state dict is the usual OrderedDict carrying `_metadata` (GLOBAL collections OrderedDict,
                       BUILD), tensors via torch._utils._rebuild_tensor_v2 + persistent ids
-    movq-legacy.bin   the same in the legacy format (torch.save(..., _use_new_zipfile_serialization=False)):
+    unet-legacy.bin   the same in the legacy format (torch.save(..., _use_new_zipfile_serialization=False)):
                       magic number, protocol 1001, sys info, the pickle, the storage-key list, raw storages
                       (each prefixed by its int64 element count). Written by legacy_torch_save(), torch's
                       steps with storage keys "0", "1", ... instead of memory addresses (reproducible bytes)
@@ -808,7 +808,7 @@ def build(spec):
               f"latents_final std {float(ref[k[:-6] + '/latents_final'].std()):.2f}")
     print(f"{name}: reference.safetensors {len(ref)} tensors, "
           f"{os.path.getsize(os.path.join(root, 'reference.safetensors'))} bytes")
-    return movq
+    return unet   # the pickle fixtures copy it: at 0.3 MB the smallest component
 
 
 # ---------------------------------------------------------------------------
@@ -843,13 +843,13 @@ def legacy_torch_save(state, path):
             untyped._write_file(f, True, True, torch._utils._element_size(dtype))
 
 
-def write_pickles(movq):
+def write_pickles(unet):
     d = os.path.join(OUT, "pickle")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
-    state = movq.state_dict()      # an OrderedDict with `_metadata`, as real .bin checkpoints hold
-    torch.save(state, os.path.join(d, "movq.bin"))
-    legacy_torch_save(state, os.path.join(d, "movq-legacy.bin"))
+    state = unet.state_dict()      # an OrderedDict with `_metadata`, as real .bin checkpoints hold
+    torch.save(state, os.path.join(d, "unet.bin"))
+    legacy_torch_save(state, os.path.join(d, "unet-legacy.bin"))
 
     def unicode(s):   # BINUNICODE
         b = s.encode()
@@ -880,7 +880,7 @@ def write_pickles(movq):
         pickle.dump([], f, protocol=2)
 
     # Check the benign ones load back (weights_only) and the evil ones are refused without running them.
-    for f in ("movq.bin", "movq-legacy.bin"):
+    for f in ("unet.bin", "unet-legacy.bin"):
         back = torch.load(os.path.join(d, f), weights_only=True)
         assert back.keys() == state.keys() and all(torch.equal(back[k], state[k]) for k in state)
     for f in ("evil-global.bin", "evil-legacy.bin"):
@@ -897,8 +897,8 @@ if __name__ == "__main__":
     torch.manual_seed(0)
     torch.set_grad_enabled(False)
     write_real_configs()
-    movqs = [build(spec) for spec in SPECS]
-    write_pickles(movqs[0])
+    unets = [build(spec) for spec in SPECS]
+    write_pickles(unets[0])
     total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(OUT) for f in fs)
     print(f"Fixtures/diffusion: {total} bytes")
     sys.exit(0)

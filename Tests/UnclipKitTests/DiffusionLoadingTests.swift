@@ -43,27 +43,27 @@ final class DiffusionLoadingTests: XCTestCase {
     }
 
     func testAComponentWithOnlyAPyTorchPickleLoadsThroughTheRestrictedReader() throws {
-        for (file, variant) in [("movq.bin", "diffusion_pytorch_model.bin"), ("movq-legacy.bin", "diffusion_pytorch_model.fp16.bin")] {
+        func folder(config: String, weights: String, as variant: String) throws -> URL {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-bin-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-            try FileManager.default.copyItem(at: F.url("tiny-a", "decoder/movq/config.json"), to: dir.appendingPathComponent("config.json"))
-            try FileManager.default.copyItem(at: KitFixtures.root.appendingPathComponent("diffusion/pickle/\(file)"),
+            try FileManager.default.copyItem(at: F.url("tiny-a", config), to: dir.appendingPathComponent("config.json"))
+            try FileManager.default.copyItem(at: KitFixtures.root.appendingPathComponent("diffusion/pickle/\(weights)"),
                                              to: dir.appendingPathComponent(variant))
-            let fromPickle = try MoVQ(directory: dir)
+            return dir
+        }
+        let ref = try F.reference("tiny-a")
+        let sample = try ref.tensor("unet/sample"), embeds = try ref.tensor("unet/image_embeds")
+        let fromSafetensors = try UNet2DConditionModel(directory: F.url("tiny-a", "decoder/unet"))
+        for (file, variant) in [("unet.bin", "diffusion_pytorch_model.bin"), ("unet-legacy.bin", "diffusion_pytorch_model.fp16.bin")] {
+            let fromPickle = try UNet2DConditionModel(directory: try folder(config: "decoder/unet/config.json", weights: file, as: variant))
             XCTAssertTrue(fromPickle.weights.path.hasSuffix(variant))
-            let fromSafetensors = try MoVQ(directory: F.url("tiny-a", "decoder/movq"))
-            let z = try F.reference("tiny-a").tensor("movq/decode.in")
-            XCTAssertEqual(fromPickle.decode(z).toArray(), fromSafetensors.decode(z).toArray(), file)
+            XCTAssertEqual(fromPickle(sample, timestep: 500, imageEmbeds: embeds).toArray(),
+                           fromSafetensors(sample, timestep: 500, imageEmbeds: embeds).toArray(), file)
         }
         // A pickle that would run code is refused before anything is built from it.
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-bin-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(at: dir) }
-        try FileManager.default.copyItem(at: F.url("tiny-a", "decoder/movq/config.json"), to: dir.appendingPathComponent("config.json"))
-        try FileManager.default.copyItem(at: KitFixtures.root.appendingPathComponent("diffusion/pickle/evil-global.bin"),
-                                         to: dir.appendingPathComponent("diffusion_pytorch_model.bin"))
-        XCTAssertThrowsError(try MoVQ(directory: dir)) { XCTAssertTrue("\($0)".contains("refused"), "\($0)") }
+        let evil = try folder(config: "decoder/movq/config.json", weights: "evil-global.bin", as: "diffusion_pytorch_model.bin")
+        XCTAssertThrowsError(try MoVQ(directory: evil)) { XCTAssertTrue("\($0)".contains("refused"), "\($0)") }
     }
 
     func testMissingUnusedAndMisshapedTensorsAreNamed() throws {

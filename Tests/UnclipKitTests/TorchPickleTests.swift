@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 import UnclipKit
 
-/// The restricted `.bin` reader: the tiny MoVQ saved by `torch.save` in both
+/// The restricted `.bin` reader: the tiny UNet saved by `torch.save` in both
 /// layouts must read back exactly as its safetensors twin, and checkpoints
 /// that would run code, or are damaged, must be refused without running
 /// anything (Fixtures/diffusion/pickle, written by
@@ -10,7 +10,7 @@ import UnclipKit
 final class TorchPickleTests: XCTestCase {
     var pickles: URL { KitFixtures.root.appendingPathComponent("diffusion/pickle") }
     var reference: String {
-        KitFixtures.root.appendingPathComponent("diffusion/tiny-a/decoder/movq/diffusion_pytorch_model.safetensors").path
+        KitFixtures.root.appendingPathComponent("diffusion/tiny-a/decoder/unet/diffusion_pytorch_model.safetensors").path
     }
 
     func tempDir() throws -> URL {
@@ -55,17 +55,17 @@ final class TorchPickleTests: XCTestCase {
     }
 
     func testZipCheckpointMatchesSafetensors() throws {
-        try assertMatchesReference("movq.bin")
-        XCTAssertEqual(try TorchPickle(path: pickles.appendingPathComponent("movq.bin").path).format, .zip)
+        try assertMatchesReference("unet.bin")
+        XCTAssertEqual(try TorchPickle(path: pickles.appendingPathComponent("unet.bin").path).format, .zip)
     }
 
     func testLegacyCheckpointMatchesSafetensors() throws {
-        try assertMatchesReference("movq-legacy.bin")
-        XCTAssertEqual(try TorchPickle(path: pickles.appendingPathComponent("movq-legacy.bin").path).format, .legacy)
+        try assertMatchesReference("unet-legacy.bin")
+        XCTAssertEqual(try TorchPickle(path: pickles.appendingPathComponent("unet-legacy.bin").path).format, .legacy)
     }
 
     func testUnknownNameIsAnError() throws {
-        let t = try TorchPickle(path: pickles.appendingPathComponent("movq.bin").path)
+        let t = try TorchPickle(path: pickles.appendingPathComponent("unet.bin").path)
         XCTAssertNil(t.info("no.such.weight"))
         XCTAssertThrowsError(try t.floats("no.such.weight"))
     }
@@ -220,7 +220,7 @@ final class TorchPickleTests: XCTestCase {
 
     func testTruncatedCheckpointsAreRefused() throws {
         let dir = try tempDir()
-        for name in ["movq.bin", "movq-legacy.bin"] {
+        for name in ["unet.bin", "unet-legacy.bin"] {
             let bytes = Array(try Data(contentsOf: pickles.appendingPathComponent(name)))
             let n = bytes.count
             for cut in [20, 100, 1000, n / 40, n / 2, n - 200, n - 1] {
