@@ -1,8 +1,8 @@
 import Dispatch
 
 /// A 2-D convolution with PyTorch's layout (weight [Cout, Cin, kh, kw],
-/// bias [Cout]) on one image at a time, channels first: x [Cin, H, W] →
-/// y [Cout, Hout, Wout].
+/// bias [Cout]), channels first: x [Cin, H, W] → y [Cout, Hout, Wout], or
+/// a batch of such images sharing the weights' preparation.
 ///
 /// 1×1 convolutions are one product, y[Cout, P] = W[Cout, Cin]·x[Cin, P].
 /// Larger kernels unfold the input (im2col) one band of output rows at a
