@@ -14,11 +14,7 @@ public final class CLIPImageEncoder: @unchecked Sendable {
 
     public init(directory: URL) throws {
         self.directory = directory
-        config = try CLIPConfig.load(directory: directory)
-        guard config.towers == .vision else {
-            throw UnclipError.model("\(directory.path): not a CLIPVisionModelWithProjection (model_type \"clip_vision_model\")")
-        }
-        weights = try CLIPWeights(path: directory.appendingPathComponent("model.safetensors").path, config: config)
+        (config, weights) = try CLIPWeights.singleTower(directory, .vision, className: "CLIPVisionModelWithProjection")
         vision = VisionTransformer(weights, config: config)
         modelHash = CLIPModel.fingerprint(of: weights.file)
     }

@@ -13,11 +13,7 @@ public final class CLIPTextEncoder: @unchecked Sendable {
 
     public init(directory: URL) throws {
         self.directory = directory
-        config = try CLIPConfig.load(directory: directory)
-        guard config.towers == .text else {
-            throw UnclipError.model("\(directory.path): not a CLIPTextModelWithProjection (model_type \"clip_text_model\")")
-        }
-        weights = try CLIPWeights(path: directory.appendingPathComponent("model.safetensors").path, config: config)
+        (config, weights) = try CLIPWeights.singleTower(directory, .text, className: "CLIPTextModelWithProjection")
         text = TextTransformer(weights, config: config)
         modelHash = CLIPModel.fingerprint(of: weights.file)
     }

@@ -132,6 +132,17 @@ public final class CLIPWeights: @unchecked Sendable {
         storedTypes = types.sorted()
     }
 
+    /// A single-tower folder (Kandinsky's `image_encoder/`, `text_encoder/`):
+    /// its config, which must describe `tower` (`className` names it in the
+    /// error), and its weights, checked against that tower alone.
+    static func singleTower(_ directory: URL, _ tower: CLIPConfig.Towers, className: String) throws -> (CLIPConfig, CLIPWeights) {
+        let config = try CLIPConfig.load(directory: directory)
+        guard config.towers == tower else {
+            throw UnclipError.model("\(directory.path): not a \(className) (model_type \"clip_\(tower.rawValue)_model\")")
+        }
+        return (config, try CLIPWeights(path: directory.appendingPathComponent("model.safetensors").path, config: config))
+    }
+
     /// Faults in the mapped pages of `names`, in order, on a background
     /// thread, and returns at once. A fresh process otherwise takes ~10 k
     /// page faults inside the first forward pass (a few hundred where the

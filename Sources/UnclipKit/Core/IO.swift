@@ -12,6 +12,17 @@ public enum IO {
     public static func displayName(_ path: String) -> String { path == "-" ? "stdin" : path }
 
     /// Reads a whole file, or stdin for `-`.
+    /// A descriptor for reading `path`, or the error every reader gives for it.
+    static func openForReading(_ path: String) throws -> Int32 {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            let e = errno
+            if e == ENOENT { throw UnclipError.io("\(path): no such file") }
+            throw UnclipError.io("cannot open \(path): \(String(cString: strerror(e)))")
+        }
+        return fd
+    }
+
     public static func read(_ path: String) throws -> [UInt8] {
         if path == "-" {
             if isTerminal(0) {
@@ -19,12 +30,7 @@ public enum IO {
             }
             return readAll(fd: 0)
         }
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else {
-            let e = errno
-            if e == ENOENT { throw UnclipError.io("\(path): no such file") }
-            throw UnclipError.io("cannot open \(path): \(String(cString: strerror(e)))")
-        }
+        let fd = try openForReading(path)
         defer { close(fd) }
         var st = stat()
         if fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {

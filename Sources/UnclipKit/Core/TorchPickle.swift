@@ -96,12 +96,7 @@ public final class TorchPickle: @unchecked Sendable {
         let length: Int
 
         init(path: String) throws {
-            let fd = open(path, O_RDONLY)
-            guard fd >= 0 else {
-                let e = errno
-                if e == ENOENT { throw UnclipError.io("\(path): no such file") }
-                throw UnclipError.io("cannot open \(path): \(String(cString: strerror(e)))")
-            }
+            let fd = try IO.openForReading(path)
             defer { close(fd) }
             var st = stat()
             guard fstat(fd, &st) == 0 else { throw UnclipError.io("cannot stat \(path)") }

@@ -14,14 +14,12 @@ public final class DDIMScheduler: DiffusionScheduler {
 
     init(_ c: DiffusersConfig) throws {
         schedule = try NoiseSchedule(c, defaultSpacing: .leading)
-        clip = try c.bool("clip_sample", true) ? Float(try c.double("clip_sample_range", 1)) : nil
+        clip = try NoiseSchedule.clipRange(c)
         finalAlphaCumprod = try c.bool("set_alpha_to_one", true) ? 1 : schedule.alphasCumprod[0]
     }
 
     public func setTimesteps(_ n: Int) throws {
-        guard n >= 1, n <= schedule.trainSteps else {
-            throw UnclipError.usage("the number of steps must be between 1 and \(schedule.trainSteps), not \(n)")
-        }
+        try schedule.checkSteps(n)
         steps = n
         timesteps = schedule.timesteps(n)
     }
@@ -30,20 +28,7 @@ public final class DDIMScheduler: DiffusionScheduler {
         precondition(steps > 0, "setTimesteps first")
         let prevT = t - schedule.trainSteps / steps
         let a = schedule.alphasCumprod[t], aPrev = prevT >= 0 ? schedule.alphasCumprod[prevT] : finalAlphaCumprod
-        return update(modelOutput, sample: sample, alphaProd: a, alphaProdNext: aPrev, clip: clip)
-    }
-
-    /// x at ᾱ' from x at ᾱ along the deterministic path: √ᾱ'·x̂₀ + √(1 − ᾱ')·ε̂.
-    func update(_ out: [Float], sample: [Float], alphaProd a: Float, alphaProdNext a2: Float, clip: Float?) -> [Float] {
-        let dir = (1 - a2).squareRoot(), keep = a2.squareRoot()
-        return (0..<sample.count).map { i in
-            var (x0, eps) = schedule.predictions(out[i], sample: sample[i], alphaProd: a)
-            if let clip {
-                x0 = min(max(x0, -clip), clip)
-                // diffusers keeps the model's ε here (use_clipped_model_output is off).
-            }
-            return keep * x0 + dir * eps
-        }
+        return schedule.ddimMove(modelOutput, sample: sample, alphaProd: a, alphaProdNext: aPrev, clip: clip)
     }
 
     /// The inversion's scheduler built from the same config (diffusers' `DDIMInverseScheduler.from_config`).
@@ -65,14 +50,12 @@ public final class DDIMInverseScheduler {
         guard schedule.spacing != .linspace else {
             throw UnclipError.model("\(c.name): timestep_spacing \"linspace\" is not supported by DDIM inversion (leading, trailing)")
         }
-        clip = try c.bool("clip_sample", true) ? Float(try c.double("clip_sample_range", 1)) : nil
+        clip = try NoiseSchedule.clipRange(c)
         initialAlphaCumprod = try c.bool("set_alpha_to_one", true) ? 1 : schedule.alphasCumprod[0]
     }
 
     public func setTimesteps(_ n: Int) throws {
-        guard n >= 1, n <= schedule.trainSteps else {
-            throw UnclipError.usage("the number of steps must be between 1 and \(schedule.trainSteps), not \(n)")
-        }
+        try schedule.checkSteps(n)
         steps = n
         timesteps = schedule.timesteps(n).reversed()
     }
@@ -82,12 +65,6 @@ public final class DDIMInverseScheduler {
         precondition(steps > 0, "setTimesteps first")
         let from = min(t - schedule.trainSteps / steps, schedule.trainSteps - 1)
         let a = from >= 0 ? schedule.alphasCumprod[from] : initialAlphaCumprod
-        let a2 = schedule.alphasCumprod[t]
-        let dir = (1 - a2).squareRoot(), keep = a2.squareRoot()
-        return (0..<sample.count).map { i in
-            var (x0, eps) = schedule.predictions(modelOutput[i], sample: sample[i], alphaProd: a)
-            if let clip { x0 = min(max(x0, -clip), clip) }
-            return keep * x0 + dir * eps
-        }
+        return schedule.ddimMove(modelOutput, sample: sample, alphaProd: a, alphaProdNext: schedule.alphasCumprod[t], clip: clip)
     }
 }

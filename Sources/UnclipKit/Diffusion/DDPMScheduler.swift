@@ -16,14 +16,12 @@ public final class DDPMScheduler: DiffusionScheduler {
         schedule = try NoiseSchedule(c, defaultSpacing: .leading)
         variance = try c.option("variance_type", "fixed_small",
                                 supported: ["fixed_small", "fixed_small_log", "fixed_large", "fixed_large_log", "learned", "learned_range"])!
-        clip = try c.bool("clip_sample", true) ? Float(try c.double("clip_sample_range", 1)) : nil
+        clip = try NoiseSchedule.clipRange(c)
         timesteps = Array((0..<schedule.trainSteps).reversed())
     }
 
     public func setTimesteps(_ n: Int) throws {
-        guard n >= 1, n <= schedule.trainSteps else {
-            throw UnclipError.usage("the number of steps must be between 1 and \(schedule.trainSteps), not \(n)")
-        }
+        try schedule.checkSteps(n)
         timesteps = schedule.timesteps(n)
     }
 

@@ -41,9 +41,7 @@ public final class DPMSolverMultistepScheduler: DiffusionScheduler {
     }
 
     public func setTimesteps(_ n: Int) throws {
-        guard n >= 1, n <= schedule.trainSteps else {
-            throw UnclipError.usage("the number of steps must be between 1 and \(schedule.trainSteps), not \(n)")
-        }
+        try schedule.checkSteps(n)
         let last = schedule.trainSteps
         switch schedule.spacing {
         case .linspace:

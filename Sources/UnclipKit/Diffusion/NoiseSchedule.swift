@@ -70,6 +70,30 @@ public struct NoiseSchedule: Sendable {
         }
     }
 
+    /// The clamp of x̂₀ that `clip_sample` asks for (the key's default is true in every scheduler here), or nil.
+    static func clipRange(_ c: DiffusersConfig) throws -> Float? {
+        try c.bool("clip_sample", true) ? Float(try c.double("clip_sample_range", 1)) : nil
+    }
+
+    /// Throws unless n steps can be taken from the training timesteps.
+    func checkSteps(_ n: Int) throws {
+        guard n >= 1, n <= trainSteps else {
+            throw UnclipError.usage("the number of steps must be between 1 and \(trainSteps), not \(n)")
+        }
+    }
+
+    /// x at ᾱ' from x at ᾱ along DDIM's deterministic path: √ᾱ'·x̂₀ + √(1 − ᾱ')·ε̂,
+    /// x̂₀ clamped where `clip` says (diffusers keeps the model's ε̂ then:
+    /// use_clipped_model_output is off). Both directions of DDIM take it.
+    func ddimMove(_ out: [Float], sample: [Float], alphaProd a: Float, alphaProdNext a2: Float, clip: Float?) -> [Float] {
+        let dir = (1 - a2).squareRoot(), keep = a2.squareRoot()
+        return (0..<sample.count).map { i in
+            var (x0, eps) = predictions(out[i], sample: sample[i], alphaProd: a)
+            if let clip { x0 = min(max(x0, -clip), clip) }
+            return keep * x0 + dir * eps
+        }
+    }
+
     /// √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε: the forward process at timestep t (`add_noise`).
     public func addNoise(_ x0: [Float], noise: [Float], timestep t: Int) -> [Float] {
         let a = alphasCumprod[t].squareRoot(), s = (1 - alphasCumprod[t]).squareRoot()
