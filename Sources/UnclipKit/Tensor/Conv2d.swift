@@ -189,9 +189,7 @@ public struct Conv2d: @unchecked Sendable {
         let (b, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let (ho, wo) = outputSize(height: h, width: w)
         let y = Tensor(shape: [b, outChannels, ho, wo])
-        for i in 0..<b {
-            forward(x.data + i * inChannels * h * w, height: h, width: w, into: y.data + i * outChannels * ho * wo)
-        }
+        forward(x.data, batch: b, height: h, width: w, into: y.data)
         return y
     }
 }
