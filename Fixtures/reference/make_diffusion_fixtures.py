@@ -14,7 +14,9 @@ bench/configs/kandinsky-2-2/ (see REAL_* below for where each came from).
 Writes, for X in {a, b}, under Fixtures/diffusion/tiny-X/ (the hub layout of
 kandinsky-community/kandinsky-2-2-{prior,decoder,decoder-inpaint}):
     prior/image_encoder/{config.json, model.safetensors}   CLIPVisionModelWithProjection, F32
-    prior/text_encoder/{config.json, model.safetensors}    CLIPTextModelWithProjection, F32 (vocabulary 512, 16 positions)
+    prior/text_encoder/{config.json, model.safetensors}    CLIPTextModelWithProjection, F32 (vocabulary 1000, 16 positions)
+    prior/tokenizer/{vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json}
+                                                           the real CLIP BPE cut to 1000 ids (write_tokenizer)
     prior/image_processor/preprocessor_config.json         the real file's (legacy) format, sizes shrunk
     decoder/model_index.json
     decoder/unet/config.json + weights                     UNet2DConditionModel, in_channels 4
@@ -74,6 +76,16 @@ image size, h x w a latent size; "{t}" a timestep, "{i}" a step index.
     pipe_inpaint/masked_image_latents [1,4,h,w], pipe_inpaint/mask_latent [1,1,h,w] (1 = KEEP): UNet input
         channels 4..7 and 8 exactly as the UNet received them
     pipe_inpaint/{ddpm,ddim}/image, image_u8, latents_final, latents.{i}, timesteps; ddpm also noise.{i}
+    pipe_img2img/image U8 [32,32,3] (square: see img2img_reference)  pipe_img2img/image_embeds  pipe_img2img/negative_image_embeds
+    pipe_img2img/strength [1] (0.6: 3 of the 5 steps run)
+    pipe_img2img/{ddpm,ddim}/noise [1,4,h,w]   what prepare_latents drew to noise the image latents
+    pipe_img2img/{ddpm,ddim}/image_latents     movq.encode(image).latents
+    pipe_img2img/{ddpm,ddim}/image, image_u8, latents_final, latents.{i} (the 3 steps run), timesteps (all 5,
+        as set_timesteps made them); ddpm also noise.{i}
+    encode/image U8 [32,48,3]  encode/pixel_values [1,3,S,S] (prior/image_processor, Pillow)
+    encode/image_embeds [1,D]               prior/image_encoder on them (unnormalised)
+    encode/input_ids.{i} I64, encode/text_embeds.{i} [1,D]   captions (metadata "encode/captions") through
+                                            prior/tokenizer (truncated to 16) and prior/text_encoder
 
 Fixtures/diffusion/pickle/ (for the .bin loader and its refusal tests; never unpickle the evil ones):
     unet.bin          torch.save(tiny-a decoder UNet state_dict()), default zip format (archive dir "unet/"); the
@@ -627,7 +639,36 @@ def invert_reference(ref, meta, unet, movq, cfg, gen, D):
         ref["invert/xT"] = f32(latents)
 
 
-TEXT_VOCAB, TEXT_POSITIONS = 512, 16
+TEXT_VOCAB, TEXT_POSITIONS = 1000, 16   # the real CLIP BPE cut to 1000 ids (write_tokenizer)
+VOCAB = os.path.join(ROOT, "..", "shared", "clip-vocab")
+
+
+def write_tokenizer(root):
+    """prior/tokenizer/: the real CLIP BPE files cut to TEXT_VOCAB ids, as make_clip_fixtures.py cuts
+    them (ids 0..511 the byte alphabet, 512+i merge i, the special tokens last), so that captions
+    tokenize as the real tokenizer would until they need a merge beyond the first 486."""
+    out = os.path.join(root, "prior", "tokenizer")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    with open(os.path.join(VOCAB, "vocab.json")) as f:
+        vocab = json.load(f)
+    with open(os.path.join(VOCAB, "merges.txt")) as f:
+        lines = f.read().split("\n")
+    header, merges = lines[0], [l for l in lines[1:] if l]
+    n_merges = TEXT_VOCAB - 512 - 2
+    small = {tok: i for tok, i in vocab.items() if i < 512 + n_merges}
+    assert len(small) == 512 + n_merges
+    small["<|startoftext|>"] = TEXT_VOCAB - 2
+    small["<|endoftext|>"] = TEXT_VOCAB - 1
+    with open(os.path.join(out, "vocab.json"), "w") as f:
+        json.dump(small, f, ensure_ascii=False)
+    with open(os.path.join(out, "merges.txt"), "w") as f:
+        f.write(header + "\n" + "\n".join(merges[:n_merges]) + "\n")
+    special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+               "unk_token": "<|endoftext|>"}
+    write_json(os.path.join(out, "special_tokens_map.json"), special)
+    write_json(os.path.join(out, "tokenizer_config.json"),
+               dict(special, model_max_length=TEXT_POSITIONS, do_lower_case=True, tokenizer_class="CLIPTokenizer"))
 
 
 def text_encoder_reference(ref, meta, root, spec, D):
@@ -655,6 +696,31 @@ def text_encoder_reference(ref, meta, root, spec, D):
         ref["text_encoder/text_embeds"] = f32(text(input_ids=ids).text_embeds)
     meta["text_encoder/lengths"] = json.dumps(lengths)
     meta["config/text_encoder"] = read_json_compact(os.path.join(path, "config.json"))
+    return text
+
+
+CAPTIONS = ["a photo of a cat", "", "The same scene in winter, at dusk! Snow on the roofs and trees."]
+
+
+def encode_reference(ref, meta, root, clip, text):
+    """What `unclip encode --model PIPELINE` must give: a Kodak crop through the pipeline's own
+    prior/image_processor (CLIPImageProcessorPil) and image encoder, and captions through
+    prior/tokenizer (truncated to TEXT_POSITIONS, as the prior pipeline truncates) and the text encoder."""
+    from transformers import CLIPTokenizer
+    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+    image = kodak_crop("kodim05")
+    proc = CLIPImageProcessorPil.from_pretrained(os.path.join(root, "prior", "image_processor"))
+    px = proc(images=Image.fromarray(image), return_tensors="pt")["pixel_values"]
+    tok = CLIPTokenizer.from_pretrained(os.path.join(root, "prior", "tokenizer"))
+    ids = [tok(c, truncation=True, max_length=TEXT_POSITIONS)["input_ids"] for c in CAPTIONS]
+    with torch.no_grad():
+        ref["encode/image"] = torch.from_numpy(image.copy())
+        ref["encode/pixel_values"] = f32(px)
+        ref["encode/image_embeds"] = f32(clip(px)["image_embeds"])
+        for i, seq in enumerate(ids):
+            ref[f"encode/text_embeds.{i}"] = f32(text(input_ids=torch.tensor([seq])).text_embeds)
+            ref[f"encode/input_ids.{i}"] = torch.tensor(seq, dtype=torch.int64)
+    meta["encode/captions"] = json.dumps(CAPTIONS)
 
 
 def clip_reference(ref, clip, gen):
@@ -756,6 +822,51 @@ def pipeline_reference(ref, meta, name, unet, inpaint_unet, movq, clip, dec_cfg,
     print(f"{name}: latent {h}x{w}; inpaint mask_latent keeps {float(m.mean()):.3f} of the latent pixels")
 
 
+IMG2IMG_STRENGTH = 0.6
+
+
+def img2img_reference(ref, meta, unet, movq, clip, dec_cfg, D, seed):
+    """KandinskyV22Img2ImgPipeline (what `vary --strength` runs): a Kodak crop already at the output
+    size (so the pipeline's resize is the identity), its own generator (seed + 2000) so every earlier
+    reference is unchanged, and the noise prepare_latents draws recorded for replay."""
+    import diffusers.pipelines.kandinsky2_2.pipeline_kandinsky2_2_img2img as img2img_module
+    from diffusers import KandinskyV22Img2ImgPipeline
+    gen = torch.Generator().manual_seed(seed + 2000)
+    # Square: diffusers 0.42's img2img passes (width, height) to preprocess(image, height, width), so a
+    # non-square call resizes the photo to the transposed size and returns a transposed image.
+    image = np.ascontiguousarray(kodak_crop("kodim03")[:, (WIDTH - HEIGHT) // 2:(WIDTH + HEIGHT) // 2])
+    with torch.no_grad():
+        S = clip.config.image_size
+        neg = clip(torch.zeros(1, 3, S, S))["image_embeds"]
+    emb = torch.randn((1, D), generator=gen) * (15.0 / math.sqrt(D))
+    ref["pipe_img2img/image"] = torch.from_numpy(image.copy())
+    ref["pipe_img2img/image_embeds"], ref["pipe_img2img/negative_image_embeds"] = f32(emb), f32(neg)
+    ref["pipe_img2img/strength"] = torch.tensor([IMG2IMG_STRENGTH], dtype=torch.float32)
+    meta["pipe_img2img/strength"] = str(IMG2IMG_STRENGTH)
+    makers = scheduler_makers(dec_cfg)
+    for k, s in enumerate(("ddpm", "ddim")):
+        pipe = KandinskyV22Img2ImgPipeline(unet=unet, scheduler=makers[s](), movq=movq)
+        drawn, orig = [], img2img_module.randn_tensor
+
+        def recording(*args, **kwargs):
+            x = orig(*args, **kwargs)
+            drawn.append(f32(x))
+            return x
+        img2img_module.randn_tensor = recording
+        cap = Capture(ref, f"pipe_img2img/{s}/")
+        cap.out(movq.quant_conv, "image_latents")
+        try:
+            kwargs = dict(image_embeds=emb, image=Image.fromarray(image), negative_image_embeds=neg,
+                          height=HEIGHT, width=HEIGHT, num_inference_steps=STEPS, guidance_scale=GUIDANCE,
+                          strength=IMG2IMG_STRENGTH)
+            run_pipeline(pipe, f"pipe_img2img/{s}", ref, meta, 300 + k, kwargs, {})
+        finally:
+            img2img_module.randn_tensor = orig
+            cap.remove()
+        assert len(drawn) == 1
+        ref[f"pipe_img2img/{s}/noise"] = drawn[0]
+
+
 def build(spec):
     name = spec["name"]
     root = os.path.join(OUT, name)
@@ -776,9 +887,12 @@ def build(spec):
     scheduler_reference(ref, meta, dec_cfg, gen)
     invert_reference(ref, meta, unet, movq, dec_cfg, gen, D)
     clip_reference(ref, clip, gen)
-    text_encoder_reference(ref, meta, root, spec, D)
+    text = text_encoder_reference(ref, meta, root, spec, D)
+    write_tokenizer(root)
+    encode_reference(ref, meta, root, clip, text)
     clamp = {}
     pipeline_reference(ref, meta, name, unet, inpaint, movq, clip, dec_cfg, inp_cfg, gen, D, clamp)
+    img2img_reference(ref, meta, unet, movq, clip, dec_cfg, D, spec["seed"])
 
     meta.update({
         "unet/timesteps": json.dumps(UNET_TIMESTEPS),
