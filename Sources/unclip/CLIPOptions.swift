@@ -6,7 +6,7 @@ import UnclipKit
 /// encodes images or captions.
 struct CLIPOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "CLIP model: a folder in Hugging Face layout, or a name installed with `unclip model pull`.",
+        "CLIP model: a folder in Hugging Face layout, a Kandinsky 2.2 pipeline folder, or a name installed with `unclip model pull`.",
         discussion: "Default: $UNCLIP_MODEL, else openai/clip-vit-base-patch32 from the model store.",
         valueName: "dir|name"))
     var model: String?
@@ -19,8 +19,8 @@ struct CLIPOptions: ParsableArguments {
     }
 
     /// Resolves and loads the model, applying --threads first.
-    func load() throws -> CLIPModel {
+    func load() throws -> ImageEmbedder & TextEmbedder {
         if let t = threads { BLAS.threads = t }
-        return try CLIPModel(directory: try ModelStore.resolve(model))
+        return try ModelStore.load(try ModelStore.resolve(model))
     }
 }

@@ -41,7 +41,7 @@ struct ModelOptions: ParsableArguments {
         // CLIP's scores are reproducible for a fixed BLAS thread count, and
         // they pick the outputs: tie it to --threads.
         BLAS.threads = threads
-        return try CLIPModel(directory: directory)
+        return try ModelStore.load(directory)
     }
 }
 
@@ -146,5 +146,66 @@ struct SearchOptions: ParsableArguments {
         o.search.closeness = closeness
         o.search.local = !globalOnly
         return o
+    }
+}
+
+extension DecoderKind: ExpressibleByArgument {}
+extension SchedulerKind: ExpressibleByArgument {}
+
+/// The decoder choice and the diffusion decoder's settings, shared by every
+/// decoding subcommand.
+struct DiffusionOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("diffusion or patch. Default: diffusion when the embedding's model has an installed decoder (`unclip model pull kandinsky-2.2`), else patch.", valueName: "decoder"))
+    var decoder: DecoderKind?
+
+    @Option(help: "Denoising steps of the diffusion decoder.")
+    var steps: Int = 25
+
+    @Option(help: "Classifier-free guidance scale of the diffusion decoder (1 turns guidance off).")
+    var guidance: Float = 4
+
+    @Option(help: ArgumentHelp("Sampler of the diffusion decoder: ddpm, ddim or dpm++.", valueName: "name"))
+    var scheduler: SchedulerKind = .dpmpp
+
+    @Option(help: ArgumentHelp("Output size of the diffusion decoder, in pixels (multiples of 64). Default: the exemplar's aspect ratio near 512×512.", valueName: "WxH"))
+    var size: String?
+
+    func validate() throws {
+        guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
+        guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be between 0 and 100") }
+        _ = try parsedSize()
+    }
+
+    func parsedSize() throws -> (Int, Int)? {
+        guard let size else { return nil }
+        let parts = size.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), w > 0, h > 0, w <= 8192, h <= 8192 else {
+            throw ValidationError("--size \(size): expected WIDTHxHEIGHT in pixels, e.g. 768x512")
+        }
+        return (w, h)
+    }
+
+    var settings: DiffusionSettings {
+        var s = DiffusionSettings()
+        s.steps = steps
+        s.guidance = guidance
+        s.scheduler = scheduler
+        if let (w, h) = try? parsedSize() { s.width = w; s.height = h }
+        return s
+    }
+
+    /// Picks the decoder and says so on stderr when the default fell back.
+    func choose(_ command: String, model: ImageEmbedder?, records: [(name: String, record: EmbeddingFile)],
+                component: KandinskyPipeline.Component = .decoder) throws -> DecoderChoice.Decision {
+        let d = try DecoderChoice.choose(decoder, model: model, records: records, component: component)
+        if let note = d.note { IO.note("unclip \(command): \(note)") }
+        if d.kind == .patch, decoder == nil, size != nil { IO.note("unclip \(command): --size applies to the diffusion decoder only; ignored") }
+        return d
+    }
+
+    /// PNG provenance of a diffusion-decoded image.
+    func text(seed: UInt64) -> [String: String] {
+        ["unclip:decoder": DecoderKind.diffusion.rawValue, "unclip:scheduler": scheduler.rawValue,
+         "unclip:steps": String(steps), "unclip:guidance": String(guidance), "unclip:sample-seed": String(seed)]
     }
 }

@@ -51,8 +51,10 @@ struct Encode: ParsableCommand {
             let destination = try Destination(output: output, inputs: inputs, texts: texts.count)
 
             let model = try clip.load()
-            model.batchSize = batch
-            if !inputs.isEmpty { model.prefetchVisionWeights() }
+            if let m = model as? CLIPModel {
+                m.batchSize = batch
+                if !inputs.isEmpty { m.prefetchVisionWeights() }
+            }
             let encoder = EmbeddingEncoder(model: model, exemplarSize: exemplarSize, maxPixels: common.maxPixels,
                                            provenance: ["command": commandLineText])
             let progress = Progress("encode", enabled: common.progress ? true : nil)

@@ -59,7 +59,8 @@ final class EditCLIPPipeTests: XCTestCase {
     func testDecodeWithoutAnyModelGivesTheExemplarAndSaysSo() throws {
         let r = try sh("unclip encode \"$RED\" --model \"$M\" | unclip decode - > out.png")
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stderr, "unclip decode: no CLIP model available: decoding the exemplar without steering\n")
+        XCTAssertEqual(r.stderr, "unclip decode: no diffusion decoder installed: using the patch decoder (`unclip model pull kandinsky-2.2` installs it)\n"
+                       + "unclip decode: no CLIP model available: decoding the exemplar without steering\n")
         XCTAssertEqual(try png("out.png"), try EditFixtures.image(EditFixtures.red))
     }
 }

@@ -140,7 +140,11 @@ public final class CLIPWeights: @unchecked Sendable {
         guard config.towers == tower else {
             throw UnclipError.model("\(directory.path): not a \(className) (model_type \"clip_\(tower.rawValue)_model\")")
         }
-        return (config, try CLIPWeights(path: directory.appendingPathComponent("model.safetensors").path, config: config))
+        // The hub's half-precision variant where only it was fetched.
+        var file = directory.appendingPathComponent("model.safetensors")
+        let variant = directory.appendingPathComponent("model.fp16.safetensors")
+        if !FileManager.default.fileExists(atPath: file.path), FileManager.default.fileExists(atPath: variant.path) { file = variant }
+        return (config, try CLIPWeights(path: file.path, config: config))
     }
 
     /// Faults in the mapped pages of `names`, in order, on a background

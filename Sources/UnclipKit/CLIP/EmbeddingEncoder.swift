@@ -72,11 +72,11 @@ public struct EmbeddingEncoder {
 
     /// Captions → text records (no exemplar); the caption is the source.
     public func encode(texts: [String]) throws -> [EmbeddingFile] {
-        let vectors = try model.embed(texts: texts)
+        let vectors = try model.embedKeepingNorms(texts: texts)
         return zip(texts, vectors).map { text, v in
-            EmbeddingFile(embedding: v, exemplar: nil, kind: .text, model: model.modelName, modelHash: model.modelHash,
+            EmbeddingFile(embedding: v.vector, exemplar: nil, kind: .text, model: model.modelName, modelHash: model.modelHash,
                           source: text, sourceHash: SHA256.hex(Array(text.utf8)), resolution: model.inputResolution,
-                          extra: provenance)
+                          extra: provenance, norm: v.norm)
         }
     }
 }

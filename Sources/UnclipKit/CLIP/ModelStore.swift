@@ -10,6 +10,8 @@ import Foundation
 /// as the hub's own cache names repositories.
 public enum ModelStore {
     public static let defaultModelName = "openai/clip-vit-base-patch32"
+    /// The diffusion pipeline's name in the store (`KandinskyPipeline`).
+    public static let pipelineName = "kandinsky-2.2"
 
     /// Files a model directory must have for image encoding.
     public static let requiredFiles = ["config.json", "model.safetensors"]
@@ -103,12 +105,24 @@ public enum ModelStore {
 
     /// Refuses a directory missing the files image encoding needs, naming them.
     static func check(_ dir: URL, label: String) throws {
+        if KandinskyPipeline.isPipeline(dir) { return }
         let missing = requiredFiles.filter { !FileManager.default.fileExists(atPath: dir.appendingPathComponent($0).path) }
         if missing.isEmpty { return }
         let partial = hubFiles.contains { FileManager.default.fileExists(atPath: dir.appendingPathComponent($0 + ".partial").path) }
         throw UnclipError.model(
             "\(label): missing \(missing.joined(separator: ", "))"
                 + (partial ? "; a download was interrupted: rerun `unclip model pull` to finish it" : "; not a CLIP model directory"))
+    }
+
+    /// The store's pipeline folder, when one is installed.
+    public static func installedPipeline() -> URL? {
+        let dir = directory(for: pipelineName)
+        return KandinskyPipeline.isPipeline(dir) ? dir : nil
+    }
+
+    /// The embedder a model directory holds: a pipeline folder's CLIP, or a CLIP model.
+    public static func load(_ directory: URL) throws -> ImageEmbedder & TextEmbedder {
+        KandinskyPipeline.isPipeline(directory) ? try KandinskyPipeline(directory: directory) : try CLIPModel(directory: directory)
     }
 
     /// One installed model, for `unclip model list`.
@@ -118,6 +132,26 @@ public enum ModelStore {
         public var bytes: Int64
         /// False when required files are missing (an interrupted pull).
         public var complete: Bool
+        /// A pipeline's components (`KandinskyPipeline.Component`), with their
+        /// sizes; empty for a CLIP model.
+        public var components: [(name: String, bytes: Int64)] = []
+
+        public static func == (a: Installed, b: Installed) -> Bool {
+            a.name == b.name && a.path == b.path && a.bytes == b.bytes && a.complete == b.complete
+                && a.components.map(\.name) == b.components.map(\.name) && a.components.map(\.bytes) == b.components.map(\.bytes)
+        }
+    }
+
+    /// Bytes under `dir`, and whether a `.partial` download is among them.
+    static func usage(_ dir: URL) -> (bytes: Int64, partial: Bool) {
+        var bytes: Int64 = 0, partial = false
+        let e = FileManager.default.enumerator(at: dir, includingPropertiesForKeys: [.fileSizeKey, .isRegularFileKey])
+        while let f = e?.nextObject() as? URL {
+            guard let v = try? f.resourceValues(forKeys: [.fileSizeKey, .isRegularFileKey]), v.isRegularFile == true else { continue }
+            bytes += Int64(v.fileSize ?? 0)
+            if f.lastPathComponent.hasSuffix(".partial") { partial = true }
+        }
+        return (bytes, partial)
     }
 
     /// Models in the store, sorted by name.
@@ -129,11 +163,12 @@ public enum ModelStore {
             let dir = root.appendingPathComponent(folder)
             var isDir: ObjCBool = false
             guard fm.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else { continue }
-            var bytes: Int64 = 0
-            for f in (try? fm.contentsOfDirectory(atPath: dir.path)) ?? [] {
-                if let n = (try? fm.attributesOfItem(atPath: dir.appendingPathComponent(f).path))?[.size] as? NSNumber {
-                    bytes += n.int64Value
-                }
+            let (bytes, partial) = usage(dir)
+            if KandinskyPipeline.isPipeline(dir) {
+                let parts = KandinskyPipeline.Component.allCases.filter { fm.fileExists(atPath: dir.appendingPathComponent($0.folder).path) }
+                out.append(Installed(name: hubName(forFolder: folder), path: dir, bytes: bytes, complete: !partial,
+                                     components: parts.map { ($0.rawValue, usage(dir.appendingPathComponent($0.folder)).bytes) }))
+                continue
             }
             let complete = requiredFiles.allSatisfy { fm.fileExists(atPath: dir.appendingPathComponent($0).path) }
             out.append(Installed(name: hubName(forFolder: folder), path: dir, bytes: bytes, complete: complete))

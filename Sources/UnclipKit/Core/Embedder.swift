@@ -28,4 +28,12 @@ public protocol TextEmbedder: AnyObject {
     var modelHash: String { get }
     /// [N] strings → [N][D] unit vectors.
     func embed(texts: [String]) throws -> [[Float]]
+    /// The unit vectors with each one's raw length, where the embedder has one.
+    func embedKeepingNorms(texts: [String]) throws -> [(vector: [Float], norm: Float?)]
+}
+
+extension TextEmbedder {
+    public func embedKeepingNorms(texts: [String]) throws -> [(vector: [Float], norm: Float?)] {
+        try embed(texts: texts).map { ($0, nil) }
+    }
 }

@@ -7,7 +7,10 @@ import Foundation
 ///
 /// Layout (format version 2; version 1 lacks `norm` and `latent` and still reads):
 /// - tensor `embedding`: F32 [D], L2-normalised;
-/// - tensor `exemplar` (image kind only): U8 [H, W, 3], the source at working resolution;
+/// - tensor `exemplar` (image kind only): U8 [H, W, 3], the source at working
+///   resolution; required in version 1, optional in 2, where an image
+///   embedding may come from no photo (a diffusion prior's output, a latent
+///   written for the diffusion decoder);
 /// - tensor `latent` (optional): F32 [C, h, w], a diffusion decoder's
 ///   initial latent x_T, the second half of unCLIP's bipartite latent
 ///   (z_i, x_T); decoding starts from it when present;
@@ -168,7 +171,7 @@ public struct EmbeddingFile: Sendable, Equatable {
             }
             exemplar = Image(width: x.shape[1], height: x.shape[0], channels: 3, pixels: try st.bytes("exemplar"))
         }
-        if kind == .image && exemplar == nil { throw bad("an image embedding must carry an \"exemplar\" tensor") }
+        if kind == .image && exemplar == nil && v < 2 { throw bad("an image embedding must carry an \"exemplar\" tensor") }
         var rawNorm: Float?, latent: Latent?
         if v >= 2 {
             if let s = m["norm"] {

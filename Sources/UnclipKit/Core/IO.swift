@@ -145,6 +145,26 @@ public final class Progress: @unchecked Sendable {
         FileHandle.standardError.write(("\r" + line + pad).data(using: .utf8)!)
     }
 
+    private var started: Date?
+
+    /// `update` with the time left, extrapolated from the pace so far
+    /// (for long, evenly paced work such as denoising steps).
+    public func step(_ done: Int, of total: Int, _ what: String) {
+        guard enabled else { return }
+        lock.lock()
+        let now = Date()
+        if started == nil { started = now }
+        let elapsed = now.timeIntervalSince(started!)
+        lock.unlock()
+        // The first report starts the clock; estimates need one step done since.
+        var detail = what
+        if done > 1 && done < total {
+            let left = Int((elapsed / Double(done - 1) * Double(total - done)).rounded())
+            detail += left >= 60 ? ", about \(left / 60)m\(String(format: "%02d", left % 60))s left" : ", about \(left)s left"
+        }
+        update(done, of: total, detail)
+    }
+
     public func finish() {
         guard enabled else { return }
         lock.lock(); defer { lock.unlock() }

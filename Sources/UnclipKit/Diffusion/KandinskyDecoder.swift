@@ -67,22 +67,73 @@ public final class KandinskyDecoder: @unchecked Sendable {
                         noise: (Int) -> [Float], extraInput: [Float] = [],
                         afterStep: ((Int, [Float]) -> [Float])? = nil,
                         progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
+        try setUp(start, height: h, width: w, embed: embed, negative: negative)
+        try scheduler.setTimesteps(steps)
+        return run(start.map { $0 * scheduler.initNoiseSigma }, from: 0, height: h, width: w, embed: embed, negative: negative,
+                   guidance: guidance, scheduler: scheduler, noise: noise, extraInput: extraInput, afterStep: afterStep,
+                   progress: progress)
+    }
+
+    private func setUp(_ latents: [Float], height h: Int, width w: Int, embed: [Float], negative: [Float]) throws {
         let c = latentChannels
-        guard start.count == c * h * w else { throw UnclipError.usage("the initial latent holds \(start.count) values, expected \(c)×\(h)×\(w)") }
+        guard latents.count == c * h * w else { throw UnclipError.usage("the initial latent holds \(latents.count) values, expected \(c)×\(h)×\(w)") }
         guard embed.count == unet.config.imageEmbedDim, negative.count == embed.count else {
             throw UnclipError.badInput("the image embedding has \(embed.count) dimensions, this decoder takes \(unet.config.imageEmbedDim)")
         }
-        try scheduler.setTimesteps(steps)
-        var x = start.map { $0 * scheduler.initNoiseSigma }
-        for (i, t) in scheduler.timesteps.enumerated() {
+    }
+
+    /// The denoising loop over the scheduler's timesteps from index `first` on.
+    private func run(_ start: [Float], from first: Int, height h: Int, width w: Int, embed: [Float], negative: [Float],
+                     guidance: Float, scheduler: DiffusionScheduler, noise: (Int) -> [Float], extraInput: [Float],
+                     afterStep: ((Int, [Float]) -> [Float])?, progress: ((Int, Int) -> Void)?) -> [Float] {
+        let c = latentChannels
+        let ts = Array(scheduler.timesteps[first...])
+        var x = start
+        for (i, t) in ts.enumerated() {
             let input = extraInput.isEmpty ? x : x + extraInput
             let pred = guidedPrediction(input, shape: (h, w), timestep: t, embed: embed, negative: negative, guidance: guidance)
             let out = scheduler.usesLearnedVariance ? pred : Array(pred.prefix(c * h * w))
             x = scheduler.step(out, timestep: t, sample: x, noise: noise)
-            if let afterStep { x = afterStep(i, x) }
-            progress?(i + 1, steps)
+            if let afterStep { x = afterStep(first + i, x) }
+            progress?(i + 1, ts.count)
         }
         return x
+    }
+
+    /// The timestep index image-to-image starts at, as the pipeline's
+    /// `get_timesteps`: the last ⌊steps·strength⌋ of the `steps` run.
+    public static func firstStep(steps: Int, strength: Float) -> Int {
+        steps - min(Int(Float(steps) * strength), steps)
+    }
+
+    /// Image-to-image (SDEdit, Meng et al. 2022), as diffusers'
+    /// `KandinskyV22Img2ImgPipeline`: the photo's latents [C, h, w] noised
+    /// with `noise` to the level where the last ⌊steps·strength⌋ steps
+    /// begin, then denoised over those steps; the layout survives.
+    public func imageToImage(imageLatents: [Float], noise x: [Float], strength: Float, height h: Int, width w: Int,
+                             embed: [Float], negative: [Float], steps: Int, guidance: Float,
+                             scheduler: DiffusionScheduler, stepNoise: (Int) -> [Float],
+                             progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
+        try setUp(imageLatents, height: h, width: w, embed: embed, negative: negative)
+        guard x.count == imageLatents.count else { throw UnclipError.usage("the noise holds \(x.count) values, the latents \(imageLatents.count)") }
+        try scheduler.setTimesteps(steps)
+        let first = Self.firstStep(steps: steps, strength: strength)
+        guard first < steps else {
+            throw UnclipError.usage("strength \(strength) with \(steps) steps runs no step: raise the strength or the steps")
+        }
+        let noisy = scheduler.schedule.addNoise(imageLatents, noise: x, timestep: scheduler.timesteps[first])
+        return run(noisy, from: first, height: h, width: w, embed: embed, negative: negative, guidance: guidance,
+                   scheduler: scheduler, noise: stepNoise, extraInput: [], afterStep: nil, progress: progress)
+    }
+
+    /// An 8-bit RGB image [H, W, 3] → MoVQ latents [C, h, w] (pixels scaled to [−1, 1]).
+    public func encode(pixels: [UInt8], height: Int, width: Int) -> (latents: [Float], height: Int, width: Int) {
+        let x = Tensor(shape: [1, 3, height, width])   // [−1, 1], channels first
+        for i in 0..<(height * width) {
+            for c in 0..<3 { x.data[c * height * width + i] = Float(pixels[i * 3 + c]) / 127.5 - 1 }
+        }
+        let z = movq.encode(x)                         // [1, C, h, w]
+        return (z.toArray(), z.shape[2], z.shape[3])
     }
 
     /// Latents [C, h, w] → pixels [h·f, w·f, 3] in [0, 1] (MoVQ decode, then x·0.5 + 0.5 clamped, as the pipeline's "np" output).

@@ -26,12 +26,7 @@ extension KandinskyDecoder {
         guard unet.config.inChannels == 2 * latentChannels + 1 else {
             throw UnclipError.model("\(directory.path): not an inpainting decoder (its UNet takes \(unet.config.inChannels) channels, not \(2 * latentChannels + 1))")
         }
-        let x = Tensor(shape: [1, 3, height, width])   // [−1, 1], channels first
-        for i in 0..<(height * width) {
-            for c in 0..<3 { x.data[c * height * width + i] = Float(pixels[i * 3 + c]) / 127.5 - 1 }
-        }
-        let z = movq.encode(x)                         // [1, C, h, w]
-        let (h, w) = (z.shape[2], z.shape[3])
+        let (z, h, w) = encode(pixels: pixels, height: height, width: width)
         // Binarised and inverted (1 = keep), then nearest-downsampled to the latents.
         let keepFull = mask.map { $0 >= 0.5 ? Float(0) : 1 }
         var keep = [Float](repeating: 0, count: h * w)
@@ -50,7 +45,7 @@ extension KandinskyDecoder {
                 }
             }
         }
-        return InpaintingInput(imageLatents: z.toArray(), keep: keep, height: h, width: w)
+        return InpaintingInput(imageLatents: z, keep: keep, height: h, width: w)
     }
 
     /// Regenerates the masked latents from `latents` (x_T, [C, h, w]) and

@@ -31,6 +31,9 @@ public struct UNetConfig: Sendable, Equatable {
     public var freqShift: Float
     public var midBlockScale: Float
     public var resnetOutScale: Float
+    /// The latent side it was trained at (`sample_size`; 64 for Kandinsky 2.2):
+    /// only the default output size depends on it.
+    public var sampleSize: Int = 64
 
     public var levels: Int { blockOutChannels.count }
 
@@ -90,7 +93,8 @@ public struct UNetConfig: Sendable, Equatable {
             timeEmbedDim: try c.optionalInt("time_embedding_dim") ?? 4 * channels[0],
             flipSinToCos: try c.bool("flip_sin_to_cos", true), freqShift: Float(try c.int("freq_shift", 0)),
             midBlockScale: Float(try c.double("mid_block_scale_factor", 1)),
-            resnetOutScale: Float(try c.double("resnet_out_scale_factor", 1)))
+            resnetOutScale: Float(try c.double("resnet_out_scale_factor", 1)),
+            sampleSize: try c.positiveInt("sample_size", 64))
         return config
     }
 }

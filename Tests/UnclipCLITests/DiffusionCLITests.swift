@@ -1,0 +1,155 @@
+import Foundation
+import XCTest
+import UnclipKit
+
+/// `decode` and `vary` on the diffusion decoder, through the real binary,
+/// with the tiny pipeline folders of Fixtures/diffusion.
+final class DiffusionCLITests: XCTestCase {
+    let pipeline = Fixtures.path("diffusion/tiny-a")
+    let photo = Fixtures.path("clip-images/kodim03-96x64.png")
+
+    /// A scratch store, so nothing installed on this machine changes the outcome.
+    func env(_ dir: URL) -> [String: String] { ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""] }
+    func sh(_ dir: URL) -> String { "export XDG_CACHE_HOME='\(dir.path)' UNCLIP_MODEL=''; " }
+
+    func pixels(_ path: URL) throws -> Image { try ImageCodec.read(path.path).rgb() }
+
+    func reference() throws -> SafeTensors {
+        try SafeTensors(mappingFile: Fixtures.path("diffusion/tiny-a/reference.safetensors"))
+    }
+
+    /// `decode` of a record carrying a latent is KandinskyV22Pipeline given
+    /// the same embedding, negative embedding (the pipeline's zero embed) and x_T.
+    func testDecodeOfARecordWithALatentMatchesKandinskyV22Pipeline() throws {
+        let dir = try CLI.tempDir(self)
+        let ref = try reference()
+        let p = try KandinskyPipeline(directory: URL(fileURLWithPath: pipeline))
+        let raw = try ref.floats("pipe/image_embeds")
+        let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let shape = try ref.info("pipe/latents").shape
+        let record = EmbeddingFile(embedding: raw.map { $0 / norm }, exemplar: nil, kind: .image, model: p.modelName,
+                                   modelHash: p.modelHash, source: "reference", sourceHash: "", resolution: 32, extra: [:],
+                                   norm: norm, latent: .init(shape: Array(shape.dropFirst()), values: try ref.floats("pipe/latents")))
+        let emb = dir.appendingPathComponent("ref.emb")
+        try IO.write(record.serialize(), to: emb.path)
+        for (s, key) in [("ddim", "ddim"), ("dpm++", "dpmpp")] {
+            let out = dir.appendingPathComponent("\(key).png")
+            let r = try CLI.run(["decode", emb.path, "--model", pipeline, "--scheduler", s, "--steps", "5", "--guidance", "4",
+                                 "-o", out.path], env: env(dir))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stderr, "")
+            let im = try pixels(out)
+            XCTAssertEqual([im.width, im.height], [48, 32])
+            let want = try ref.bytes("pipe/\(key)/image_u8")
+            let worst = zip(im.pixels, want).map { abs(Int($0) - Int($1)) }.max()!
+            print("decode CLI \(s): max \(worst) levels against KandinskyV22Pipeline")
+            XCTAssertLessThanOrEqual(worst, 1, s)
+            let bytes = try IO.read(out.path)
+            XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:decoder"), "diffusion")
+            XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:scheduler"), s)
+            XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:steps"), "5")
+            XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:guidance"), "4.0")
+            XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:seed"), "0")
+        }
+        // The latent fixes the size.
+        let r = try CLI.run(["decode", emb.path, "--model", pipeline, "--size", "32x32", "-o", dir.appendingPathComponent("x.png").path],
+                            env: env(dir))
+        XCTAssertEqual(r.status, 64)
+        XCTAssertEqual(r.stderr, "unclip decode: --size 32x32 differs from the 48x32 of the embedding's latent: leave --size out\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
+    }
+
+    func testEncodeVaryPipeIsDeterministicAndSeedsDiffer() throws {
+        let dir = try CLI.tempDir(self)
+        let common = "--model '\(pipeline)' --steps 4"
+        let r = try CLI.shell(sh(dir) + """
+            unclip encode --model '\(pipeline)' '\(photo)' | unclip vary \(common) -n 2 -o a-%d.png --candidates 2 --progress
+            unclip encode --model '\(pipeline)' '\(photo)' > p.emb
+            unclip vary p.emb \(common) -n 2 -o b-%d.png --candidates 2
+            unclip vary p.emb \(common) -n 1 -o c.png --seed 5
+            unclip vary p.emb \(common) -n 1 --seed 5 --embedding-only | unclip decode \(common) -o d.png
+            unclip vary p.emb \(common) -n 1 --seed 5 --strength 0.5 -o e.png
+            unclip vary p.emb \(common) -n 1 --seed 5 --strength 0.5 --embedding-only | unclip decode \(common) -o f.png
+            """, cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("vary: 8/16 (50%) steps"), r.stderr)
+        let a0 = try pixels(dir.appendingPathComponent("a-0.png")), a1 = try pixels(dir.appendingPathComponent("a-1.png"))
+        XCTAssertEqual([a0.width, a0.height], [40, 28], "the exemplar's 3:2 near the decoder's native 32×32")
+        XCTAssertNotEqual(a0.pixels, a1.pixels)
+        XCTAssertEqual(a0.pixels, try pixels(dir.appendingPathComponent("b-0.png")).pixels)
+        XCTAssertEqual(a1.pixels, try pixels(dir.appendingPathComponent("b-1.png")).pixels)
+        let c = try pixels(dir.appendingPathComponent("c.png"))
+        XCTAssertNotEqual(c.pixels, a0.pixels)
+        XCTAssertNotEqual(c.pixels, a1.pixels)
+        // A record written with --embedding-only carries its x_T: decode makes the same sample.
+        XCTAssertEqual(c.pixels, try pixels(dir.appendingPathComponent("d.png")).pixels)
+        let e = try pixels(dir.appendingPathComponent("e.png"))
+        XCTAssertNotEqual(e.pixels, c.pixels)
+        XCTAssertEqual(e.pixels, try pixels(dir.appendingPathComponent("f.png")).pixels)
+        let bytes = try IO.read(dir.appendingPathComponent("a-0.png").path)
+        XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:decoder"), "diffusion")
+        XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:scheduler"), "dpm++")
+        XCTAssertNotNil(EditFixtures.pngText(bytes, "unclip:clip-score").flatMap(Float.init))
+    }
+
+    func testTextEmbeddingDecodesWithoutAnExemplar() throws {
+        let dir = try CLI.tempDir(self)
+        let r = try CLI.shell(sh(dir) + """
+            unclip encode --model '\(pipeline)' --text 'a lighthouse at dusk' | unclip decode --model '\(pipeline)' --steps 3 --size 24x16 > t.png
+            """, cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let t = try pixels(dir.appendingPathComponent("t.png"))
+        XCTAssertEqual([t.width, t.height], [24, 16])
+    }
+
+    func testBadInputIsOneLineAndLeavesNoFile() throws {
+        let dir = try CLI.tempDir(self)
+        let out = dir.appendingPathComponent("out.png")
+        let own = dir.appendingPathComponent("own.emb"), foreign = dir.appendingPathComponent("foreign.emb")
+        XCTAssertEqual(try CLI.run(["encode", "--model", pipeline, photo, "-o", own.path], env: env(dir)).status, 0)
+        XCTAssertEqual(try CLI.run(["encode", "--model", Fixtures.path("clip/tiny-gelu"), photo, "-o", foreign.path], env: env(dir)).status, 0)
+        func check(_ args: [String], status: Int32, _ message: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let r = try CLI.run(args + ["-o", out.path], env: env(dir))
+            XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
+            XCTAssertTrue(r.stderr.hasPrefix(message), r.stderr, file: file, line: line)
+            // Our own errors are one line; the argument parser's add the usage after theirs.
+            if !message.hasPrefix("Error:") { XCTAssertEqual(r.stderr.filter { $0 == "\n" }.count, 1, r.stderr, file: file, line: line) }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), file: file, line: line)
+        }
+        // A CLIP ViT embedding given to the pipeline's decoder.
+        try check(["vary", foreign.path, "--model", pipeline, "--decoder", "diffusion"], status: 64,
+                  "unclip vary: \(foreign.path) was made with tiny-gelu (")
+        try check(["decode", own.path, "--model", pipeline, "--size", "50x32"], status: 64,
+                  "unclip decode: --size 50x32: width and height must be positive multiples of 4 for this decoder")
+        try check(["decode", own.path, "--model", pipeline, "--size", "50by32"], status: 64,
+                  "Error: --size 50by32: expected WIDTHxHEIGHT in pixels")
+        try check(["decode", own.path, "--model", pipeline, "--scheduler", "euler"], status: 64,
+                  "Error: The value 'euler' is invalid for '--scheduler <name>'")
+        try check(["decode", own.path, "--model", pipeline, "--steps", "0"], status: 64, "Error: --steps must be between 1 and 1000")
+        // A pipeline without its decoder, and one whose UNet checkpoint is cut short.
+        let partial = dir.appendingPathComponent("partial")
+        try FileManager.default.createDirectory(at: partial, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: pipeline + "/prior", toPath: partial.path + "/prior")
+        try check(["decode", own.path, "--model", partial.path, "--decoder", "diffusion"], status: 1,
+                  "unclip decode: \(partial.path): no decoder/, needed by --decoder diffusion: run `unclip model pull kandinsky-2.2 --only decoder`")
+        let cut = dir.appendingPathComponent("cut")
+        try FileManager.default.copyItem(atPath: pipeline, toPath: cut.path)
+        let unet = cut.appendingPathComponent("decoder/unet/diffusion_pytorch_model.safetensors").path
+        let whole = try IO.read(unet)
+        try IO.write(Array(whole.prefix(whole.count - 1000)), to: unet)
+        try check(["decode", own.path, "--model", cut.path], status: 1, "unclip decode: ")
+        let r = try CLI.run(["decode", own.path, "--model", cut.path, "-o", out.path], env: env(dir))
+        XCTAssertTrue(r.stderr.contains("diffusion_pytorch_model.safetensors"), r.stderr)
+    }
+
+    func testWithoutADiffusionDecoderThePatchDecoderRunsAndSaysSo() throws {
+        let dir = try CLI.tempDir(self)
+        let r = try CLI.shell(sh(dir) + """
+            unclip encode --model '\(Fixtures.path("clip/tiny-gelu"))' '\(photo)' > p.emb
+            unclip vary p.emb --model '\(Fixtures.path("clip/tiny-gelu"))' -n 1 -o v.png
+            """, cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stderr, "unclip vary: no diffusion decoder installed: using the patch decoder (`unclip model pull kandinsky-2.2` installs it)\n")
+        XCTAssertEqual(EditFixtures.pngText(try IO.read(dir.appendingPathComponent("v.png").path), "unclip:decoder"), "patch")
+    }
+}

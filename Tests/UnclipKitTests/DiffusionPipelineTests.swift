@@ -1,0 +1,146 @@
+import Foundation
+import XCTest
+import UnclipKit
+
+/// A pipeline folder as one model: its CLIP (encode) and the sampling that
+/// vary and decode run, against transformers and diffusers on the tiny
+/// pipelines (Fixtures/reference/make_diffusion_fixtures.py).
+final class DiffusionPipelineTests: XCTestCase {
+    typealias F = DiffusionFixtures
+
+    func image(_ ref: F.Reference, _ key: String) throws -> Image {
+        let shape = try ref.shape(key)   // [H, W, 3]
+        return Image(width: shape[1], height: shape[0], channels: 3, pixels: try ref.bytes(key))
+    }
+
+    func testPipelineFolderEncodesImagesAndCaptionsAsTransformersDoes() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let p = try KandinskyPipeline(directory: F.url(name))
+            XCTAssertTrue(KandinskyPipeline.isPipeline(F.url(name)))
+            let z = try p.embedKeepingNorms(images: [image(ref, "encode/image")])[0]
+            F.assertClose(z.vector.map { $0 * z.norm! }, try ref.floats("encode/image_embeds"), "\(name) encode image", tolerance: 1e-5)
+            let captions = try JSONDecoder().decode([String].self, from: Data(ref.meta("encode/captions")!.utf8))
+            let tok = try p.tokenizer()
+            let texts = try p.embedKeepingNorms(texts: captions)
+            for (i, c) in captions.enumerated() {
+                XCTAssertEqual(tok.encode(c), try ref.ints("encode/input_ids.\(i)"), "\(name) tokens of \(c)")
+                F.assertClose(texts[i].vector.map { $0 * texts[i].norm! }, try ref.floats("encode/text_embeds.\(i)"),
+                              "\(name) encode text \(i)", tolerance: 1e-5)
+            }
+        }
+    }
+
+    /// `vary --strength` runs `KandinskyDecoder.imageToImage`: replayed with
+    /// the pipeline's own noise draws, it is KandinskyV22Img2ImgPipeline.
+    func testImageToImageMatchesKandinskyV22Img2ImgPipeline() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let p = try KandinskyPipeline(directory: F.url(name))
+            let dec = try p.decoder()
+            let photo = try image(ref, "pipe_img2img/image")
+            let strength = try ref.floats("pipe_img2img/strength")[0]
+            let steps = Int(ref.meta("pipe/steps")!)!, guidance = Float(ref.meta("pipe/guidance")!)!
+            let x0 = dec.encode(pixels: photo.pixels, height: photo.height, width: photo.width)
+            for s in ["ddpm", "ddim"] {
+                let prefix = "pipe_img2img/\(s)"
+                F.assertClose(x0.latents, try ref.floats("\(prefix)/image_latents"), "\(name) img2img \(s) image latents")
+                let scheduler = try Schedulers.make(dec.schedulerConfig, kind: SchedulerKind(rawValue: s)!)
+                let noise = F.RecordedNoise(ref, prefix: "\(prefix)/noise")
+                let z = try dec.imageToImage(imageLatents: x0.latents, noise: try ref.floats("\(prefix)/noise"), strength: strength,
+                                             height: x0.height, width: x0.width, embed: try ref.floats("pipe_img2img/image_embeds"),
+                                             negative: try ref.floats("pipe_img2img/negative_image_embeds"), steps: steps,
+                                             guidance: guidance, scheduler: scheduler, stepNoise: noise.draw)
+                XCTAssertEqual(scheduler.timesteps, try ref.ints("\(prefix)/timesteps"), "\(name) \(s) timesteps")
+                XCTAssertEqual(KandinskyDecoder.firstStep(steps: steps, strength: strength), 2, "0.6 of 5 steps runs the last 3")
+                F.assertClose(z, try ref.floats("\(prefix)/latents_final"), "\(name) img2img \(s) latents", tolerance: 1e-3)
+                F.assertImage(dec.decodeToUnit(z, height: x0.height, width: x0.width), try ref.floats("\(prefix)/image"), "\(name) img2img \(s)")
+            }
+            // The whole public path `vary` takes (negative from the pipeline's own
+            // image encoder, the photo resized to the latent's size, 8-bit output).
+            var settings = DiffusionSettings()
+            settings.scheduler = .ddim; settings.steps = steps; settings.guidance = guidance
+            let shape = try ref.shape("pipe_img2img/ddim/noise")
+            let out = try p.sample(embed: try ref.floats("pipe_img2img/image_embeds"),
+                                   latent: .init(shape: Array(shape.dropFirst()), values: try ref.floats("pipe_img2img/ddim/noise")),
+                                   image: photo, strength: strength, settings: settings, seed: 0)
+            assertPixels(out, try ref.bytes("pipe_img2img/ddim/image_u8"), "\(name) sample img2img ddim")
+        }
+    }
+
+    func testSampleFromALatentIsKandinskyV22Pipeline() throws {
+        for name in F.pipelines {
+            let ref = try F.reference(name)
+            let p = try KandinskyPipeline(directory: F.url(name))
+            F.assertClose(try p.negativeEmbedding(), try ref.floats("pipe/negative_image_embeds"), "\(name) negative", tolerance: 1e-5)
+            for s in ["ddim", "dpmpp"] {
+                var settings = DiffusionSettings()
+                settings.scheduler = s == "ddim" ? .ddim : .dpmpp
+                settings.steps = Int(ref.meta("pipe/steps")!)!; settings.guidance = Float(ref.meta("pipe/guidance")!)!
+                let shape = try ref.shape("pipe/latents")
+                let out = try p.sample(embed: try ref.floats("pipe/image_embeds"),
+                                       latent: .init(shape: Array(shape.dropFirst()), values: try ref.floats("pipe/latents")),
+                                       settings: settings, seed: 0)
+                assertPixels(out, try ref.bytes("pipe/\(s)/image_u8"), "\(name) sample \(s)")
+            }
+        }
+    }
+
+    func assertPixels(_ ours: Image, _ ref: [UInt8], _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.pixels.count, ref.count, label, file: file, line: line)
+        var worst = 0, within = 0
+        for (a, b) in zip(ours.pixels, ref) { let d = abs(Int(a) - Int(b)); worst = max(worst, d); if d <= 1 { within += 1 } }
+        print("pixels \(label): max \(worst) levels, \(within)/\(ref.count) within 1")
+        XCTAssertLessThanOrEqual(worst, 1, label, file: file, line: line)
+    }
+
+    func testOutputSizeKeepsTheAspectAtTheNativeAreaAndRefusesOddSizes() throws {
+        let p = try KandinskyPipeline(directory: F.url("tiny-a"))   // native 16 latents × 2 = 32 px, multiples of 4
+        var s = DiffusionSettings()
+        XCTAssertTrue(try p.outputSize(s, aspect: 1) == (32, 32))
+        XCTAssertTrue(try p.outputSize(s, aspect: 1.5) == (40, 28))
+        XCTAssertTrue(try p.outputSize(s, aspect: 1 / 1.5) == (28, 40))
+        XCTAssertTrue(try p.outputSize(s, aspect: 1000) == (1012, 4))
+        s.width = 48; s.height = 32
+        XCTAssertTrue(try p.outputSize(s, aspect: 3) == (48, 32))
+        s.width = 50
+        XCTAssertThrowsError(try p.outputSize(s, aspect: 1)) {
+            XCTAssertEqual(($0 as? UnclipError)?.description, "--size 50x32: width and height must be positive multiples of 4 for this decoder")
+        }
+        // A latent fixes the size; a different --size is refused.
+        let latent = try p.initialLatent(seed: 1, width: 48, height: 32)
+        XCTAssertEqual(latent.shape, [4, 16, 24])
+        XCTAssertNotEqual(latent.values, try p.initialLatent(seed: 2, width: 48, height: 32).values)
+        XCTAssertEqual(latent.values, try p.initialLatent(seed: 1, width: 48, height: 32).values)
+        s.width = 32; s.height = 32
+        XCTAssertThrowsError(try p.sample(embed: [Float](repeating: 0.5, count: 24), latent: latent, settings: s, seed: 0)) {
+            XCTAssertTrue("\($0)".contains("--size 32x32 differs from the 48x32 of the embedding's latent"), "\($0)")
+        }
+    }
+
+    func testDecoderChoiceFollowsTheEmbeddingsModel() throws {
+        let p = try KandinskyPipeline(directory: F.url("tiny-a"))
+        let other = try KandinskyPipeline(directory: F.url("tiny-b"))
+        let image = Image(width: 48, height: 32, channels: 3, fill: 128)
+        let own = EmbeddingFile(embedding: try p.embed(images: [image])[0], exemplar: image, kind: .image, model: p.modelName,
+                                modelHash: p.modelHash, source: "x", sourceHash: "", resolution: 32, extra: [:], norm: 3)
+        var foreign = own
+        foreign.model = "tiny-b"; foreign.modelHash = other.modelHash
+        XCTAssertEqual(try DecoderChoice.choose(nil, model: p, records: [("a.emb", own)]).kind, .diffusion)
+        XCTAssertEqual(try DecoderChoice.choose(.patch, model: p, records: [("a.emb", own)]).kind, .patch)
+        let fallback = try DecoderChoice.choose(nil, model: p, records: [("b.emb", foreign)])
+        XCTAssertEqual(fallback.kind, .patch)
+        XCTAssertTrue(fallback.note!.contains("b.emb was made with tiny-b, not tiny-a's CLIP"), fallback.note!)
+        XCTAssertThrowsError(try DecoderChoice.choose(.diffusion, model: p, records: [("b.emb", foreign)])) {
+            let e = $0 as! UnclipError
+            XCTAssertTrue(e.isUsage)
+            XCTAssertTrue(e.description.hasPrefix("b.emb was made with tiny-b ("), e.description)
+            XCTAssertTrue(e.description.contains("re-encode the image with --model tiny-a"), e.description)
+        }
+        XCTAssertThrowsError(try DecoderChoice.choose(.diffusion, model: StatisticEmbedder(), records: [("a.emb", own)])) {
+            XCTAssertTrue("\($0)".contains("no diffusion decoder installed: run `unclip model pull kandinsky-2.2`"), "\($0)")
+        }
+        // Inpainting needs its own component.
+        XCTAssertEqual(try DecoderChoice.choose(nil, model: p, records: [("a.emb", own)], component: .inpaint).kind, .diffusion)
+    }
+}
