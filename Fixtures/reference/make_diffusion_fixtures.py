@@ -18,6 +18,7 @@ kandinsky-community/kandinsky-2-2-{prior,decoder,decoder-inpaint}):
     prior/tokenizer/{vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json}
                                                            the real CLIP BPE cut to 1000 ids (write_tokenizer)
     prior/image_processor/preprocessor_config.json         the real file's (legacy) format, sizes shrunk
+    prior/model_index.json                                 KandinskyV22PriorPipeline's, without prior/ and scheduler/
     decoder/model_index.json
     decoder/unet/config.json + weights                     UNet2DConditionModel, in_channels 4
     decoder/movq/config.json + weights                     VQModel (MoVQ), norm_type "spatial"
@@ -471,6 +472,12 @@ def build_models(spec, root):
     clip.save_pretrained(os.path.join(prior, "image_encoder"))
     write_json(os.path.join(prior, "image_processor", "preprocessor_config.json"),
                image_processor_config(spec["clip"]["image_size"]))
+    # The prior repository's index, less the prior itself (not made here).
+    write_json(os.path.join(prior, "model_index.json"), {
+        "_class_name": "KandinskyV22PriorPipeline", "_diffusers_version": diffusers.__version__,
+        "image_encoder": ["transformers", "CLIPVisionModelWithProjection"],
+        "image_processor": ["transformers", "CLIPImageProcessor"],
+        "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "tokenizer": ["transformers", "CLIPTokenizer"]})
 
     # Reload everything from disk, widened to F32: the references use exactly the stored weights.
     kw = dict(torch_dtype=torch.float32)

@@ -37,8 +37,15 @@ final class HubServer: @unchecked Sendable {
     private var requestLog: [String] = []
 
     /// `files`: path under `/{repo}/resolve/main/` → file.
-    init(repo: String, files: [String: File]) throws {
-        for (name, f) in files { self.files["/\(repo)/resolve/main/\(name)"] = f }
+    convenience init(repo: String, files: [String: File]) throws {
+        try self.init(repos: [repo: files])
+    }
+
+    /// Several repositories: repository → (path in it → file).
+    init(repos: [String: [String: File]]) throws {
+        for (repo, files) in repos {
+            for (name, f) in files { self.files["/\(repo)/resolve/main/\(name)"] = f }
+        }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw NSError(domain: "HubServer", code: Int(errno)) }
         var addr = sockaddr_in()

@@ -76,12 +76,93 @@ public final class ModelDownloader {
         return dir
     }
 
+    // MARK: - The diffusion pipeline
+
+    /// One file of a pipeline component: its path in the hub repository,
+    /// tried in order (the half-precision variant first: half the download,
+    /// and the loaders widen it exactly). It goes to the same path under
+    /// the component's folder.
+    public struct PipelineFile: Sendable, Equatable {
+        public var component: KandinskyPipeline.Component
+        public var candidates: [String]
+    }
+
+    /// What the subcommands read, per component; nothing else is fetched.
+    public static func pipelineFiles(_ c: KandinskyPipeline.Component) -> [PipelineFile] {
+        func one(_ path: String) -> PipelineFile { PipelineFile(component: c, candidates: [path]) }
+        func weights(_ stem: String) -> PipelineFile {
+            PipelineFile(component: c, candidates: [stem + ".fp16.safetensors", stem + ".safetensors"])
+        }
+        switch c {
+        case .prior:
+            return [one("model_index.json"),
+                    one("image_encoder/config.json"), weights("image_encoder/model"),
+                    one("text_encoder/config.json"), weights("text_encoder/model"),
+                    one("tokenizer/vocab.json"), one("tokenizer/merges.txt"), one("tokenizer/tokenizer_config.json"),
+                    one("tokenizer/special_tokens_map.json"), one("image_processor/preprocessor_config.json")]
+        case .decoder, .inpaint:
+            return [one("model_index.json"),
+                    one("unet/config.json"), weights("unet/diffusion_pytorch_model"),
+                    one("movq/config.json"), weights("movq/diffusion_pytorch_model"),
+                    one("scheduler/scheduler_config.json")]
+        }
+    }
+
+    /// `unclip model pull kandinsky-2.2`: the components' files from their
+    /// three hub repositories into one pipeline folder (default: the
+    /// store's), each laid out as on the hub. Every file is looked up
+    /// first, so the total size is printed before anything is downloaded.
+    @discardableResult
+    public func pullPipeline(only components: [KandinskyPipeline.Component] = KandinskyPipeline.Component.allCases,
+                             into directory: URL? = nil) throws -> URL {
+        guard URL(string: endpoint)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
+            throw UnclipError.usage("hub endpoint \(endpoint) is not an http(s) URL (check UNCLIP_HUB_ENDPOINT)")
+        }
+        let name = ModelStore.pipelineName
+        let dir = directory ?? ModelStore.directory(for: name)
+        var plan: [(file: PipelineFile, path: String, url: URL, remote: RemoteFile)] = []
+        for c in components {
+            for f in Self.pipelineFiles(c) {
+                var found: (String, URL, RemoteFile)?
+                for path in f.candidates {
+                    let url = url(model: c.repository, file: path)
+                    let remote = try head(url, name: c.repository, file: path)
+                    if remote.status != 404 { found = (path, url, remote); break }
+                }
+                guard let (path, url, remote) = found else {
+                    throw UnclipError.failure("\(c.repository): \(f.candidates.joined(separator: " or ")) not found on \(endpoint) (HTTP 404)")
+                }
+                plan.append((f, path, url, remote))
+            }
+        }
+        let sizes = plan.map { item -> Int64 in
+            let have = Self.fileSize(dir.appendingPathComponent(item.file.component.folder + "/" + item.path).path)
+            return have != nil && have == item.remote.size ? 0 : item.remote.size ?? 0
+        }
+        let total = plan.compactMap(\.remote.size).reduce(0, +), left = sizes.reduce(0, +)
+        note("\(name): \(components.map(\.rawValue).joined(separator: ", ")): \(plan.count) files, \(Self.megabytes(total))"
+             + (left < total ? " (\(Self.megabytes(left)) left to download)" : ""))
+        do {
+            for item in plan {
+                try install(item.file.component.repository, file: item.path, from: item.url, remote: item.remote,
+                            to: dir.appendingPathComponent(item.file.component.folder + "/" + item.path))
+            }
+        } catch {
+            if (try? FileManager.default.subpathsOfDirectory(atPath: dir.path))?.allSatisfy({ p in
+                var isDir: ObjCBool = false
+                return FileManager.default.fileExists(atPath: dir.appendingPathComponent(p).path, isDirectory: &isDir) && isDir.boolValue
+            }) == true {
+                try? FileManager.default.removeItem(at: dir)
+            }
+            throw error
+        }
+        return dir
+    }
+
     // MARK: - One file
 
     func fetch(_ name: String, file: String, into dir: URL) throws {
         let url = url(model: name, file: file)
-        let dest = dir.appendingPathComponent(file)
-        let partial = dir.appendingPathComponent(file + ".partial")
         let remote = try head(url, name: name, file: file)
         if remote.status == 404 {
             if ModelStore.optionalFiles.contains(file) {
@@ -90,6 +171,13 @@ public final class ModelDownloader {
             }
             throw UnclipError.failure("\(name): \(file) not found at \(url.absoluteString) (HTTP 404): check the model name")
         }
+        try install(name, file: file, from: url, remote: remote, to: dir.appendingPathComponent(file))
+    }
+
+    /// Downloads one file whose HEAD answer is `remote` into `dest`
+    /// (through `dest.partial`, resumed when present, checked, renamed).
+    func install(_ name: String, file: String, from url: URL, remote: RemoteFile, to dest: URL) throws {
+        let partial = URL(fileURLWithPath: dest.path + ".partial")
         if remote.status == 401 || remote.status == 403 {
             throw UnclipError.failure("\(name): \(file): the hub refused access (HTTP \(remote.status)): the repository does not exist or needs a login")
         }
@@ -99,6 +187,11 @@ public final class ModelDownloader {
         if let have = Self.fileSize(dest.path), remote.size == nil || have == remote.size {
             note("\(name): \(file) already present")
             return
+        }
+        do {
+            try FileManager.default.createDirectory(at: dest.deletingLastPathComponent(), withIntermediateDirectories: true)
+        } catch {
+            throw UnclipError.io("cannot create \(dest.deletingLastPathComponent().path): \(error.localizedDescription)")
         }
 
         var have = Self.fileSize(partial.path) ?? 0
