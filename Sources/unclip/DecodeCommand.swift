@@ -29,6 +29,7 @@ struct Decode: ParsableCommand {
 
     @OptionGroup var search: SearchOptions
     @OptionGroup var diffusion: DiffusionOptions
+    @OptionGroup var denoising: StepsOption
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: CommonOptions
@@ -75,9 +76,9 @@ struct Decode: ParsableCommand {
     /// Each record from its own x_T (its `latent`, else seeded noise); a
     /// variation record below strength 1 from its exemplar, image-to-image.
     func decodeWithDiffusion(_ named: [(name: String, record: EmbeddingFile)], pipeline: KandinskyPipeline, exemplar given: Image?) throws {
-        let settings = diffusion.settings
         var results: [(Image, [String: String])] = []
         for (i, (n, r)) in named.enumerated() {
+            let settings = try diffusion.settings(steps: denoising.steps, record: r)
             let exemplar = given ?? r.exemplar
             let strength = Float(r.extra["strength"] ?? "") ?? 1
             let seed = r.extra["seed"].flatMap(UInt64.init) ?? decoding.seed
@@ -94,7 +95,7 @@ struct Decode: ParsableCommand {
                 progress.step(i, of: total, "steps")
             }
             progress.finish()
-            var extra = diffusion.text(seed: seed)
+            var extra = DiffusionOptions.text(settings, seed: seed)
             if let e = r.extra["edit"] { extra["unclip:edit"] = e }
             if r.latent != nil { extra["unclip:latent"] = "from the embedding file" }
             results.append((image, EditOutput.text(seed: seed, model: pipeline.modelName, extra: extra)))

@@ -153,26 +153,23 @@ extension DecoderKind: ExpressibleByArgument {}
 extension SchedulerKind: ExpressibleByArgument {}
 
 /// The decoder choice and the diffusion decoder's settings, shared by every
-/// decoding subcommand.
+/// decoding subcommand. Unset options fall back to what an `--embedding-only`
+/// record says it was made with, then to the command's defaults.
 struct DiffusionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("diffusion or patch. Default: diffusion when the embedding's model has an installed decoder (`unclip model pull kandinsky-2.2`), else patch.", valueName: "decoder"))
     var decoder: DecoderKind?
 
-    @Option(help: "Denoising steps of the diffusion decoder.")
-    var steps: Int = 25
+    @Option(help: "Classifier-free guidance scale of the diffusion decoder (default 4; 1, no guidance, when decoding from an inverted latent).")
+    var guidance: Float?
 
-    @Option(help: "Classifier-free guidance scale of the diffusion decoder (1 turns guidance off).")
-    var guidance: Float = 4
-
-    @Option(help: ArgumentHelp("Sampler of the diffusion decoder: ddpm, ddim or dpm++.", valueName: "name"))
-    var scheduler: SchedulerKind = .dpmpp
+    @Option(help: ArgumentHelp("Sampler of the diffusion decoder: ddpm, ddim or dpm++ (default dpm++; ddim when decoding from an inverted latent).", valueName: "name"))
+    var scheduler: SchedulerKind?
 
     @Option(help: ArgumentHelp("Output size of the diffusion decoder, in pixels (multiples of 64). Default: the exemplar's aspect ratio near 512×512.", valueName: "WxH"))
     var size: String?
 
     func validate() throws {
-        guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") }
-        guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be between 0 and 100") }
+        if let guidance { guard guidance.isFinite && guidance >= 0 && guidance <= 100 else { throw ValidationError("--guidance must be between 0 and 100") } }
         _ = try parsedSize()
     }
 
@@ -185,11 +182,17 @@ struct DiffusionOptions: ParsableArguments {
         return (w, h)
     }
 
-    var settings: DiffusionSettings {
+    /// `steps`: the command's denoising-steps option. `inverting`: decoding
+    /// from a DDIM-inverted latent, which only DDIM without guidance undoes.
+    func settings(steps: Int?, record: EmbeddingFile? = nil, inverting: Bool = false) throws -> DiffusionSettings {
         var s = DiffusionSettings()
-        s.steps = steps
-        s.guidance = guidance
-        s.scheduler = scheduler
+        let extra = record?.extra ?? [:]
+        if let n = steps ?? extra["steps"].flatMap(Int.init) { s.steps = n }
+        if let g = guidance ?? extra["guidance"].flatMap(Float.init) { s.guidance = g } else if inverting { s.guidance = 1 }
+        if let k = scheduler ?? extra["scheduler"].flatMap(SchedulerKind.init) { s.scheduler = k } else if inverting { s.scheduler = .ddim }
+        if inverting && s.scheduler != .ddim {
+            throw UnclipError.usage("decoding from an inverted latent needs --scheduler ddim (the inversion is DDIM's), not \(s.scheduler.rawValue)")
+        }
         if let (w, h) = try? parsedSize() { s.width = w; s.height = h }
         return s
     }
@@ -204,8 +207,25 @@ struct DiffusionOptions: ParsableArguments {
     }
 
     /// PNG provenance of a diffusion-decoded image.
-    func text(seed: UInt64) -> [String: String] {
-        ["unclip:decoder": DecoderKind.diffusion.rawValue, "unclip:scheduler": scheduler.rawValue,
-         "unclip:steps": String(steps), "unclip:guidance": String(guidance), "unclip:sample-seed": String(seed)]
+    static func text(_ s: DiffusionSettings, seed: UInt64) -> [String: String] {
+        ["unclip:decoder": DecoderKind.diffusion.rawValue, "unclip:scheduler": s.scheduler.rawValue,
+         "unclip:steps": String(s.steps), "unclip:guidance": String(s.guidance), "unclip:sample-seed": String(seed)]
+    }
+
+    /// What an `--embedding-only` record carries so that `unclip decode`
+    /// samples it the same way.
+    static func record(_ s: DiffusionSettings) -> [String: String] {
+        ["scheduler": s.scheduler.rawValue, "steps": String(s.steps), "guidance": String(s.guidance)]
+    }
+}
+
+/// `--steps`: denoising steps of the diffusion decoder (textdiff, whose
+/// `--steps` makes sequences, calls it `--denoise-steps`).
+struct StepsOption: ParsableArguments {
+    @Option(help: "Denoising steps of the diffusion decoder (default 25).")
+    var steps: Int?
+
+    func validate() throws {
+        if let steps { guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") } }
     }
 }

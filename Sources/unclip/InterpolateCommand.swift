@@ -17,6 +17,10 @@ struct Interpolate: ParsableCommand {
 
         One input holding two records (a stream from `unclip encode a b`) counts as A and B. \
         --exemplar gives pixels to an end that has none (a text embedding).
+
+        On the diffusion decoder, every frame starts from the same seeded noise x_T, as in the \
+        paper; with --invert, from the slerp of both photos' DDIM-inverted latents, so that the \
+        ends reconstruct the photos (DDIM, no guidance, unless asked otherwise).
         """
     )
 
@@ -41,6 +45,11 @@ struct Interpolate: ParsableCommand {
     @Flag(help: "Write the frames' target embeddings instead of images.")
     var embeddingOnly = false
 
+    @Flag(help: "Diffusion decoder: start each frame from the slerp of both photos' DDIM-inverted latents, so the ends reconstruct them (default: the same seeded noise for every frame).")
+    var invert = false
+
+    @OptionGroup var diffusion: DiffusionOptions
+    @OptionGroup var denoising: StepsOption
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: CommonOptions
@@ -64,9 +73,18 @@ struct Interpolate: ParsableCommand {
             if given != nil && a.exemplar != nil && b.exemplar != nil {
                 throw UnclipError.usage("both \(names.0) and \(names.1) carry exemplars; --exemplar is for an end that has none (a text embedding)")
             }
+            let thetas = at.map { [$0] } ?? Interpolation.thetas(frames: frames)
+            if !embeddingOnly { try EditOutput.checkPattern(decoding.output, count: thetas.count, what: "frames") }
+            let embedder = try modelOptions.load(required: nil, for: [a, b], threads: decoding.threads)
+            let choice = try diffusion.choose("interpolate", model: embedder, records: [(names.0, a), (names.1, b)])
+            if let pipeline = choice.pipeline {
+                try interpolateWithDiffusion(a, b, names: names, pipeline: pipeline,
+                                             exemplars: (a.exemplar ?? given, b.exemplar ?? given), thetas: thetas)
+                return
+            }
+            if invert { throw UnclipError.usage("--invert applies to the diffusion decoder only") }
             let exA = try EmbeddingEdit.exemplar(of: a, name: names.0, override: a.exemplar == nil ? given : nil)
             let exB = try EmbeddingEdit.exemplar(of: b, name: names.1, override: b.exemplar == nil ? given : nil)
-            let thetas = at.map { [$0] } ?? Interpolation.thetas(frames: frames)
             if embeddingOnly {
                 // One exemplar per record: the nearer endpoint's, so decode starts from the closer image.
                 let records = thetas.map { t in
@@ -78,8 +96,6 @@ struct Interpolate: ParsableCommand {
                 try EditOutput.writeEmbeddings(records, output: decoding.output)
                 return
             }
-            try EditOutput.checkPattern(decoding.output, count: thetas.count, what: "frames")
-            let embedder = try modelOptions.load(required: nil, for: [a, b], threads: decoding.threads)
             if let embedder { try EmbeddingEdit.checkModel(embedder, matches: a, name: names.0) }
             var o = Interpolation.Options()
             o.candidates = candidates
@@ -96,11 +112,42 @@ struct Interpolate: ParsableCommand {
                 if !f.score.isNaN { extra["unclip:clip-score"] = String(format: "%.4f", f.score) }
                 return (f.image, EditOutput.text(seed: decoding.seed, model: model, extra: extra))
             }, output: decoding.output)
-            if let sheet {
-                try IO.write(ImageCodec.encodePNG(ContactSheet.make(out.map(\.image), columns: min(out.count, 9)),
-                                                  text: EditOutput.text(seed: decoding.seed, model: model)), to: sheet)
-            }
+            try writeSheet(out.map(\.image), model: model)
         }
+    }
+
+    func writeSheet(_ images: [Image], model: String) throws {
+        guard let sheet else { return }
+        try IO.write(ImageCodec.encodePNG(ContactSheet.make(images, columns: min(images.count, 9)),
+                                          text: EditOutput.text(seed: decoding.seed, model: model)), to: sheet)
+    }
+
+    func interpolateWithDiffusion(_ a: EmbeddingFile, _ b: EmbeddingFile, names: (String, String), pipeline: KandinskyPipeline,
+                                  exemplars: (Image?, Image?), thetas: [Double]) throws {
+        let settings = try diffusion.settings(steps: denoising.steps, inverting: invert)
+        let progress = Progress("interpolate", enabled: common.progress ? true : nil)
+        let frames = try pipeline.interpolate(a, b, names: names, exemplars: exemplars, thetas: thetas, inverted: invert,
+                                              settings: settings, seed: decoding.seed, render: !embeddingOnly, progress: progress)
+        func describe(_ t: Double) -> String { String(format: "interpolate θ=%.4f from %@ to %@", t, names.0, names.1) }
+        if embeddingOnly {
+            // Each frame's vector at its interpolated raw length, with its x_T.
+            let records = frames.map { f -> EmbeddingFile in
+                var r = EmbeddingEdit.record(editing: f.theta < 0.5 ? a : b, vector: f.target,
+                                             exemplar: f.theta < 0.5 ? exemplars.0 : exemplars.1, edit: describe(f.theta),
+                                             provenance: DiffusionOptions.record(settings).merging(["command": commandLineText]) { $1 })
+                r.norm = f.norm
+                r.latent = f.latent
+                return r
+            }
+            try EditOutput.writeEmbeddings(records, output: decoding.output)
+            return
+        }
+        try EditOutput.writeImages(frames.map { f in
+            var extra = DiffusionOptions.text(settings, seed: decoding.seed)
+            extra["unclip:edit"] = String(format: "interpolate θ=%.4f%@", f.theta, invert ? " (inverted)" : "")
+            return (f.image, EditOutput.text(seed: decoding.seed, model: pipeline.modelName, extra: extra))
+        }, output: decoding.output)
+        try writeSheet(frames.map(\.image), model: pipeline.modelName)
     }
 
     private func readPair() throws -> (EmbeddingFile, EmbeddingFile, (String, String)) {

@@ -17,6 +17,10 @@ struct Textdiff: ParsableCommand {
           unclip textdiff photo.emb --from "a photo" --to "a photo at night" -o night.png
           unclip textdiff photo.emb --to "a warm photo" --steps 5 -o step-%d.png
           unclip encode a.jpg | unclip textdiff --to "a photo at night" --embedding-only | unclip decode -o night.png
+
+        On the diffusion decoder the target, at the image embedding's raw length, is decoded \
+        from the exemplar's DDIM-inverted latent, so the layout stays and what the captions \
+        describe changes (DDIM, no guidance, unless asked otherwise).
         """
     )
 
@@ -47,7 +51,11 @@ struct Textdiff: ParsableCommand {
     @Flag(help: "Write the edited embedding(s) (for `unclip decode`) instead of images.")
     var embeddingOnly = false
 
+    @Option(help: "Denoising steps of the diffusion decoder, for the inversion and each image (default 25).")
+    var denoiseSteps: Int?
+
     @OptionGroup var search: SearchOptions
+    @OptionGroup var diffusion: DiffusionOptions
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: CommonOptions
@@ -58,6 +66,7 @@ struct Textdiff: ParsableCommand {
         guard !to.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw ValidationError("--to must not be empty") }
         guard (0...2).contains(strength) else { throw ValidationError("--strength must be between 0 and 2") }
         guard candidates >= 1 else { throw ValidationError("--candidates must be at least 1") }
+        if let n = denoiseSteps { guard (1...1000).contains(n) else { throw ValidationError("--denoise-steps must be between 1 and 1000") } }
         if embeddingOnly && sheet != nil { throw ValidationError("--sheet needs images; it cannot go with --embedding-only") }
     }
 
@@ -75,6 +84,37 @@ struct Textdiff: ParsableCommand {
             let direction = try TextDiff.direction(text: model, to: to, from: fromCaption)
             let targets = try thetas.map { try TextDiff.target(image: source.embedding, direction: direction, theta: $0) }
             func describe(_ t: Double) -> String { String(format: "textdiff from \"%@\" to \"%@\" θ=%g", fromCaption, to, t) }
+            let choice = try diffusion.choose("textdiff", model: model, records: [(name, source)])
+            if let pipeline = choice.pipeline {
+                // The layout comes from the exemplar's inverted latent; the
+                // photographic-adjustment search is the patch decoder's path.
+                let settings = try diffusion.settings(steps: denoiseSteps, inverting: true)
+                let progress = Progress("textdiff", enabled: common.progress ? true : nil)
+                let frames = try pipeline.textDiff(source, name: name, exemplar: exemplar, direction: direction, thetas: thetas,
+                                                   settings: settings, seed: decoding.seed, render: !embeddingOnly, progress: progress)
+                if embeddingOnly {
+                    let records = frames.map { f -> EmbeddingFile in
+                        var r = EmbeddingEdit.record(editing: source, vector: f.target, exemplar: exemplar, edit: describe(f.theta),
+                                                     provenance: DiffusionOptions.record(settings).merging(["command": commandLineText]) { $1 })
+                        r.norm = f.norm
+                        r.latent = f.latent
+                        return r
+                    }
+                    try EditOutput.writeEmbeddings(records, output: decoding.output)
+                    return
+                }
+                let images = frames.map { f -> (Image, [String: String]) in
+                    var extra = DiffusionOptions.text(settings, seed: decoding.seed)
+                    extra["unclip:edit"] = describe(f.theta)
+                    return (f.image, EditOutput.text(seed: decoding.seed, model: pipeline.modelName, extra: extra))
+                }
+                try EditOutput.writeImages(images, output: decoding.output)
+                if let sheet {
+                    try IO.write(ImageCodec.encodePNG(ContactSheet.make(images.map(\.0)),
+                                                      text: EditOutput.text(seed: decoding.seed, model: pipeline.modelName)), to: sheet)
+                }
+                return
+            }
 
             if embeddingOnly {
                 let records = zip(thetas, targets).map { t, z in

@@ -43,6 +43,7 @@ struct Vary: ParsableCommand {
     var embeddingOnly = false
 
     @OptionGroup var diffusion: DiffusionOptions
+    @OptionGroup var denoising: StepsOption
     @OptionGroup var decoding: DecodingOptions
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: CommonOptions
@@ -110,7 +111,7 @@ struct Vary: ParsableCommand {
     /// the exemplar noised part way); with --embedding-only, each record
     /// carries its x_T so that `unclip decode` makes exactly that sample.
     func varyWithDiffusion(_ source: EmbeddingFile, name: String, pipeline: KandinskyPipeline, exemplar: Image?) throws {
-        let settings = diffusion.settings
+        let settings = try diffusion.settings(steps: denoising.steps)
         let s = min(strength, 1)
         if s < 1 && exemplar == nil {
             throw UnclipError.usage("\(name): --strength below 1 starts from the exemplar, and a text embedding has none; give --exemplar IMAGE")
@@ -121,7 +122,8 @@ struct Vary: ParsableCommand {
                 let (seed, latent) = try pipeline.variationLatent(seed: decoding.seed, candidate: i, width: w, height: h)
                 var r = EmbeddingEdit.record(editing: source, vector: source.embedding, exemplar: exemplar,
                                              edit: String(format: "vary strength=%g seed=%llu", s, seed),
-                                             provenance: ["strength": String(s), "seed": String(seed), "command": commandLineText])
+                                             provenance: DiffusionOptions.record(settings).merging(
+                                                ["strength": String(s), "seed": String(seed), "command": commandLineText]) { $1 })
                 r.latent = latent
                 return r
             }
@@ -133,7 +135,7 @@ struct Vary: ParsableCommand {
                                               strength: s, minDistance: minDistance, settings: settings, seed: decoding.seed,
                                               progress: progress)
         try EditOutput.writeImages(samples.map { c in
-            var extra = diffusion.text(seed: c.seed)
+            var extra = DiffusionOptions.text(settings, seed: c.seed)
             extra["unclip:edit"] = String(format: "vary strength=%g", s)
             if !c.score.isNaN { extra["unclip:clip-score"] = String(format: "%.4f", c.score) }
             return (c.image, EditOutput.text(seed: decoding.seed, model: pipeline.modelName, extra: extra))

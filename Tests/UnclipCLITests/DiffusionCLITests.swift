@@ -75,17 +75,17 @@ final class DiffusionCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("vary: 8/16 (50%) steps"), r.stderr)
         let a0 = try pixels(dir.appendingPathComponent("a-0.png")), a1 = try pixels(dir.appendingPathComponent("a-1.png"))
         XCTAssertEqual([a0.width, a0.height], [40, 28], "the exemplar's 3:2 near the decoder's native 32×32")
-        XCTAssertNotEqual(a0.pixels, a1.pixels)
-        XCTAssertEqual(a0.pixels, try pixels(dir.appendingPathComponent("b-0.png")).pixels)
-        XCTAssertEqual(a1.pixels, try pixels(dir.appendingPathComponent("b-1.png")).pixels)
+        XCTAssertTrue(a0.pixels != a1.pixels)
+        XCTAssertTrue(try a0.pixels == pixels(dir.appendingPathComponent("b-0.png")).pixels)
+        XCTAssertTrue(try a1.pixels == pixels(dir.appendingPathComponent("b-1.png")).pixels)
         let c = try pixels(dir.appendingPathComponent("c.png"))
-        XCTAssertNotEqual(c.pixels, a0.pixels)
-        XCTAssertNotEqual(c.pixels, a1.pixels)
+        XCTAssertTrue(c.pixels != a0.pixels)
+        XCTAssertTrue(c.pixels != a1.pixels)
         // A record written with --embedding-only carries its x_T: decode makes the same sample.
-        XCTAssertEqual(c.pixels, try pixels(dir.appendingPathComponent("d.png")).pixels)
+        XCTAssertTrue(try c.pixels == pixels(dir.appendingPathComponent("d.png")).pixels)
         let e = try pixels(dir.appendingPathComponent("e.png"))
-        XCTAssertNotEqual(e.pixels, c.pixels)
-        XCTAssertEqual(e.pixels, try pixels(dir.appendingPathComponent("f.png")).pixels)
+        XCTAssertTrue(e.pixels != c.pixels)
+        XCTAssertTrue(try e.pixels == pixels(dir.appendingPathComponent("f.png")).pixels)
         let bytes = try IO.read(dir.appendingPathComponent("a-0.png").path)
         XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:decoder"), "diffusion")
         XCTAssertEqual(EditFixtures.pngText(bytes, "unclip:scheduler"), "dpm++")
@@ -151,5 +151,96 @@ final class DiffusionCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "unclip vary: no diffusion decoder installed: using the patch decoder (`unclip model pull kandinsky-2.2` installs it)\n")
         XCTAssertEqual(EditFixtures.pngText(try IO.read(dir.appendingPathComponent("v.png").path), "unclip:decoder"), "patch")
+    }
+}
+
+/// interpolate and textdiff on the diffusion decoder: what they write with
+/// --embedding-only decodes to exactly the images they make themselves.
+final class DiffusionEditCLITests: XCTestCase {
+    let pipeline = Fixtures.path("diffusion/tiny-a")
+    let photoA = Fixtures.path("clip-images/kodim03-96x64.png")
+    let photoB = Fixtures.path("clip-images/kodim23-80x80.png")
+
+    func sh(_ dir: URL, _ script: String) throws -> CLI.Result {
+        try CLI.shell("export XDG_CACHE_HOME='\(dir.path)' UNCLIP_MODEL=''; M='\(pipeline)'\n" + script, cwd: dir)
+    }
+
+    func pixels(_ dir: URL, _ name: String) throws -> [UInt8] { try ImageCodec.read(dir.appendingPathComponent(name).path).rgb().pixels }
+
+    /// How many values differ (an equality failure would print every pixel).
+    func differing(_ dir: URL, _ a: String, _ b: String) throws -> Int {
+        let x = try pixels(dir, a), y = try pixels(dir, b)
+        return x.count == y.count ? zip(x, y).filter { $0 != $1 }.count : -1
+    }
+
+    func testInterpolationFramesAndTheirRecordsAgree() throws {
+        let dir = try CLI.tempDir(self)
+        let r = try sh(dir, """
+            unclip encode --model "$M" '\(photoA)' '\(photoB)' > ab.emb
+            unclip interpolate ab.emb --model "$M" --invert --frames 3 --steps 4 -o inv-%d.png
+            unclip interpolate ab.emb --model "$M" --invert --frames 3 --steps 4 --embedding-only -o inv-%d.emb
+            for i in 0 1 2; do unclip decode inv-$i.emb --model "$M" -o dec-$i.png; done
+            unclip interpolate ab.emb --model "$M" --frames 3 --steps 4 --embedding-only -o same-%d.emb
+            unclip interpolate ab.emb --model "$M" --frames 3 --steps 4 -o same-%d.png
+            unclip decode same-1.emb --model "$M" -o same-dec-1.png
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for i in 0..<3 { XCTAssertEqual(try differing(dir, "inv-\(i).png", "dec-\(i).png"), 0, "frame \(i)") }
+        XCTAssertGreaterThan(try differing(dir, "inv-0.png", "inv-2.png"), 0)
+        XCTAssertEqual(try differing(dir, "same-1.png", "same-dec-1.png"), 0)
+        let png = try IO.read(dir.appendingPathComponent("inv-1.png").path)
+        XCTAssertEqual(EditFixtures.pngText(png, "unclip:scheduler"), "ddim", "inversion decodes with DDIM")
+        XCTAssertEqual(EditFixtures.pngText(png, "unclip:guidance"), "1.0", "and without guidance")
+        // The inverted ends differ in x_T; without --invert every frame shares one.
+        let inv = try (0..<3).map { try EmbeddingFile.read(dir.appendingPathComponent("inv-\($0).emb").path) }
+        let same = try (0..<3).map { try EmbeddingFile.read(dir.appendingPathComponent("same-\($0).emb").path) }
+        XCTAssertNotEqual(inv[0].latent, inv[2].latent)
+        XCTAssertEqual(same[0].latent, same[2].latent)
+        XCTAssertNotNil(same[0].latent)
+        XCTAssertEqual(inv[1].extra["scheduler"], "ddim")
+        // The middle frame's raw length lies between the ends'.
+        let a = try EmbeddingFile.readAll(dir.appendingPathComponent("ab.emb").path)
+        let (lo, hi) = (min(a[0].norm!, a[1].norm!), max(a[0].norm!, a[1].norm!))
+        XCTAssertTrue(inv[1].norm! > lo && inv[1].norm! < hi, "\(inv[1].norm!) not in (\(lo), \(hi))")
+        XCTAssertEqual(inv[0].norm!, a[0].norm!, accuracy: 1e-4)
+    }
+
+    func testTextDiffDecodesFromTheInvertedExemplarAndComposes() throws {
+        let dir = try CLI.tempDir(self)
+        let r = try sh(dir, """
+            unclip encode --model "$M" '\(photoA)' > a.emb
+            unclip textdiff a.emb --model "$M" --to 'a photo at night' --steps 2 --theta 0.5 --denoise-steps 4 -o t-%d.png
+            unclip textdiff a.emb --model "$M" --to 'a photo at night' --theta 0.5 --denoise-steps 4 --embedding-only | unclip decode --model "$M" -o d.png
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try differing(dir, "t-1.png", "d.png"), 0)
+        XCTAssertGreaterThan(try differing(dir, "t-0.png", "t-1.png"), 0)
+        let png = try IO.read(dir.appendingPathComponent("t-1.png").path)
+        XCTAssertEqual(EditFixtures.pngText(png, "unclip:decoder"), "diffusion")
+        XCTAssertEqual(EditFixtures.pngText(png, "unclip:steps"), "4")
+    }
+
+    func testInversionRefusesOtherSamplersAndEndsWithoutPhotos() throws {
+        let dir = try CLI.tempDir(self)
+        let r = try sh(dir, """
+            unclip encode --model "$M" '\(photoA)' > a.emb
+            unclip encode --model "$M" --text 'a lighthouse' > t.emb
+            """)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let env = ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""]
+        let out = dir.appendingPathComponent("f-%d.png").path
+        var x = try CLI.run(["interpolate", "a.emb", "t.emb", "--model", pipeline, "--invert", "--frames", "2", "-o", out], cwd: dir, env: env)
+        XCTAssertEqual(x.status, 64)
+        XCTAssertEqual(x.stderr, "unclip interpolate: --invert needs both ends' photos, and t.emb has no exemplar; give one with --exemplar IMAGE\n")
+        x = try CLI.run(["interpolate", "a.emb", "a.emb", "--model", pipeline, "--invert", "--scheduler", "dpm++", "-o", out], cwd: dir, env: env)
+        XCTAssertEqual(x.status, 64)
+        XCTAssertEqual(x.stderr, "unclip interpolate: decoding from an inverted latent needs --scheduler ddim (the inversion is DDIM's), not dpm++\n")
+        x = try CLI.run(["interpolate", "a.emb", "a.emb", "--model", pipeline, "--decoder", "patch", "--invert", "-o", out], cwd: dir, env: env)
+        XCTAssertEqual(x.status, 64)
+        XCTAssertEqual(x.stderr, "unclip interpolate: --invert applies to the diffusion decoder only\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".png") }, [])
+        // A text embedding and a photo interpolate from shared noise.
+        x = try CLI.run(["interpolate", "a.emb", "t.emb", "--model", pipeline, "--frames", "2", "--steps", "2", "-o", out], cwd: dir, env: env)
+        XCTAssertEqual(x.status, 0, x.stderr)
     }
 }

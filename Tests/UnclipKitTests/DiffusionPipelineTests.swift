@@ -144,3 +144,33 @@ final class DiffusionPipelineTests: XCTestCase {
         XCTAssertEqual(try DecoderChoice.choose(nil, model: p, records: [("a.emb", own)], component: .inpaint).kind, .diffusion)
     }
 }
+
+extension DiffusionPipelineTests {
+    func testInvertedInterpolationStartsEachEndFromItsPhotosInversion() throws {
+        let p = try KandinskyPipeline(directory: F.url("tiny-a"))
+        let ref = try F.reference("tiny-a")
+        let photoA = try image(ref, "encode/image"), photoB = try image(ref, "pipe_img2img/image")
+        func record(_ im: Image) throws -> EmbeddingFile {
+            let z = try p.embedKeepingNorms(images: [im])[0]
+            return EmbeddingFile(embedding: z.vector, exemplar: im, kind: .image, model: p.modelName, modelHash: p.modelHash,
+                                 source: "x", sourceHash: "", resolution: 32, extra: [:], norm: z.norm)
+        }
+        let a = try record(photoA), b = try record(photoB)
+        var s = DiffusionSettings()
+        s.scheduler = .ddim; s.guidance = 1; s.steps = 3; s.width = 24; s.height = 16
+        let frames = try p.interpolate(a, b, names: ("a", "b"), exemplars: (photoA, photoB), thetas: [0, 0.5, 1], inverted: true,
+                                       settings: s, seed: 0, render: false)
+        let la = try p.invert(photoA, embed: p.conditioning(a, name: "a"), width: 24, height: 16, steps: 3)
+        let lb = try p.invert(photoB, embed: p.conditioning(b, name: "b"), width: 24, height: 16, steps: 3)
+        XCTAssertEqual(la.shape, [4, 8, 12])
+        XCTAssertEqual(frames[0].latent, la)
+        XCTAssertEqual(frames[2].latent, lb)
+        XCTAssertNotEqual(frames[1].latent, la)
+        XCTAssertEqual(frames[0].norm, a.norm)
+        XCTAssertEqual(frames[2].norm, b.norm)
+        XCTAssertEqual(frames[1].norm, (a.norm! + b.norm!) / 2, accuracy: 1e-5)
+        // The middle latent lies on the arc: its length between the ends' lengths.
+        let n = { (l: EmbeddingFile.Latent) in Slerp.norm(l.values) }
+        XCTAssertTrue(n(frames[1].latent) > min(n(la), n(lb)) - 1e-3 && n(frames[1].latent) < max(n(la), n(lb)) + 1e-3)
+    }
+}
