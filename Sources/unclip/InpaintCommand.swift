@@ -18,6 +18,12 @@ struct Inpaint: ParsableCommand {
 
           unclip inpaint photo.jpg --mask hole.png -o fixed.png
           unclip inpaint cutout.png -n 4 --seed 7 -o fill-%d.png
+          unclip inpaint photo.jpg --extend 0,0,384,0 -o wider.png
+
+        With the diffusion decoder (Kandinsky 2.2's inpainting decoder, when installed), the hole \
+        and its context (the whole image up to 768 pixels) are regenerated at a working size of at \
+        most 768 pixels toward the image's own CLIP embedding (or --prompt's, or --embedding's); a \
+        region that was scaled down gets its full-resolution detail from the photo's own patches.
         """
     )
 
@@ -51,8 +57,11 @@ struct Inpaint: ParsableCommand {
     @Option(help: ArgumentHelp("How far --prompt rotates the image's embedding toward the caption (0…1).", valueName: "0…1"))
     var strength: Float = 0.5
 
-    @Option(help: ArgumentHelp("Candidates decoded per result when steering; the best by CLIP similarity are kept.", valueName: "k"))
-    var candidates: Int = 3
+    @Option(help: ArgumentHelp("Candidates decoded per result when steering; the best by CLIP similarity are kept (default 3 on the patch decoder, 1 on the diffusion decoder).", valueName: "k"))
+    var candidates: Int?
+
+    @Option(help: ArgumentHelp("Outpaint: grow the canvas by LEFT,TOP,RIGHT,BOTTOM pixels and regenerate the new border.", valueName: "l,t,r,b"))
+    var extend: String?
 
     @Option(help: ArgumentHelp("Noise at the coarsest level (0 = most faithful fill, ~0.3 = more varied).", valueName: "amount"))
     var noise: Float = 0
@@ -72,14 +81,27 @@ struct Inpaint: ParsableCommand {
     @Option(name: .short, help: ArgumentHelp("Output image (JPEG for .jpg/.jpeg names, PNG otherwise); use %d in the name when -n > 1. Default: stdout, as PNG.", valueName: "file"))
     var output: String?
 
+    @OptionGroup var diffusion: DiffusionOptions
+    @OptionGroup var denoising: StepsOption
     @OptionGroup var common: CommonOptions
 
+    func parsedExtend() throws -> (Int, Int, Int, Int)? {
+        guard let extend else { return nil }
+        let v = extend.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard v.count == 4, v.allSatisfy({ $0 != nil && $0! >= 0 && $0! <= 1 << 16 }) else {
+            throw ValidationError("--extend \(extend): expected LEFT,TOP,RIGHT,BOTTOM in pixels, e.g. 0,0,256,0")
+        }
+        return (v[0]!, v[1]!, v[2]!, v[3]!)
+    }
+
     func validate() throws {
+        _ = try parsedExtend()
+        if diffusion.size != nil { throw ValidationError("--size does not apply to inpaint: the working size follows the hole and its context") }
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
         guard grow >= 0 else { throw ValidationError("--grow must be 0 or more pixels") }
         guard feather >= 0 else { throw ValidationError("--feather must be 0 or more pixels") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard candidates >= 1 else { throw ValidationError("--candidates must be at least 1") }
+        guard (candidates ?? 1) >= 1 else { throw ValidationError("--candidates must be at least 1") }
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be between 0 and 1") }
         guard noise >= 0 && noise <= 4 else { throw ValidationError("--noise must be between 0 and 4") }
         guard prompt == nil || embedding == nil else { throw ValidationError("give --prompt or --embedding, not both") }
@@ -93,7 +115,7 @@ struct Inpaint: ParsableCommand {
         try runReporting("inpaint") {
             let name = IO.displayName(image)
             let input = try ImageCodec.read(image, maxPixels: common.maxPixels)
-            var plane: [Float]
+            var plane: [Float]?
             var outputImage = input
             if let mask {
                 let maskImage = try ImageCodec.read(mask, maxPixels: common.maxPixels)
@@ -101,54 +123,105 @@ struct Inpaint: ParsableCommand {
                     throw UnclipError.usage("\(IO.displayName(mask)): mask is \(maskImage.width)x\(maskImage.height) but \(name) is \(input.width)x\(input.height)")
                 }
                 plane = InpaintMask.fromMaskImage(maskImage, invert: invertMask)
-            } else {
-                guard input.hasAlpha else {
-                    throw UnclipError.usage("\(name): no --mask given and the image has no alpha channel to use as one")
-                }
-                plane = InpaintMask.fromAlpha(input)
-                if invertMask { plane = plane.map { 1 - $0 } }
+            } else if input.hasAlpha {
+                var p = InpaintMask.fromAlpha(input)
+                if invertMask { p = p.map { 1 - $0 } }
+                plane = p
                 // The alpha was the mask, not transparency: the result is opaque.
                 outputImage = input.channels == 4 ? input.rgb() : Image(width: input.width, height: input.height, channels: 1, pixels: input.gray())
+            } else if extend == nil {
+                throw UnclipError.usage("\(name): no --mask given and the image has no alpha channel to use as one")
             }
-            plane = InpaintMask.grow(plane, width: input.width, height: input.height, radius: grow)
-            plane = InpaintMask.feather(plane, width: input.width, height: input.height, radius: feather)
-            let cover = InpaintMask.coverage(plane)
+            var width = input.width, height = input.height
+            if let (l, t, r, b) = try parsedExtend() {
+                let grown = try Inpainting.extend(outputImage, mask: plane, left: l, top: t, right: r, bottom: b, maxPixels: common.maxPixels)
+                outputImage = grown.image
+                plane = grown.mask
+                width = outputImage.width; height = outputImage.height
+            }
+            var hole = InpaintMask.grow(plane!, width: width, height: height, radius: grow)
+            hole = InpaintMask.feather(hole, width: width, height: height, radius: feather)
+            let cover = InpaintMask.coverage(hole)
             let maskName = mask.map(IO.displayName) ?? "\(name) (alpha)"
             guard cover.touched > 0 else {
                 throw UnclipError.usage("\(maskName): the mask is empty, so there is nothing to inpaint")
             }
-            guard cover.full < plane.count else {
+            guard cover.full < hole.count else {
                 throw UnclipError.usage("\(maskName): the mask covers the whole image, so there is nothing to copy from")
             }
 
-            let steering = try steeringTarget(input: input)
+            // Read the file first so a bad one is reported even when steering is off.
+            let fileTarget = try embedding.map { try EmbeddingFile.read($0) }
+            let model = try InpaintSteering.loadModel(self.model, threads: threads)
+            let choice = try diffusion.choose("inpaint", model: model, records: fileTarget.map { [(IO.displayName(embedding!), $0)] } ?? [],
+                                              component: .inpaint)
             var options = SynthesisOptions.inpainting
             options.noise = noise
             options.threads = threads
             let progress = Progress("inpaint", enabled: common.progress ? true : nil)
-            let count = steering == nil ? n : n * candidates
-            var results: [(image: Image, seed: UInt64, score: Float)] = []
-            var made: [(Image, UInt64)] = []
-            for i in 0..<count {
-                options.seed = seed &+ UInt64(i)
-                let filled = try Inpainting.inpaint(outputImage, mask: plane, options: options, seamless: !noBlend,
-                                                    progress: count > 1 ? nil : progress)
-                if count > 1 { progress.update(i + 1, of: count, "candidates") }
-                made.append((filled, options.seed))
-            }
-            if count > 1 { progress.finish() }
-            if let steering {
-                let picked = try steering.decoder.select(candidates: made.map(\.0), target: steering.target, keep: n, minDistance: nil)
-                for p in picked {
-                    let k = made.firstIndex { $0.0 == p.image }!
-                    results.append((p.image, made[k].1, p.score))
+            let results: [(image: Image, seed: UInt64, score: Float)]
+            var extra: [String: String] = [:]
+            if let pipeline = choice.pipeline {
+                let settings = try diffusion.settings(steps: denoising.steps)
+                var target: [Float], norm: Float
+                if let fileTarget {
+                    _ = try pipeline.conditioning(fileTarget, name: IO.displayName(embedding!))   // has a raw length
+                    (target, norm) = (fileTarget.embedding, fileTarget.norm!)
+                } else {
+                    let z = try pipeline.embedKeepingNorms(images: [input.rgb()])[0]
+                    (target, norm) = (z.vector, z.norm!)
+                    if let prompt { target = Slerp.slerp(target, try pipeline.embed(texts: [prompt])[0], Double(strength)) }
                 }
+                let k = candidates ?? 1
+                var made: [(Image, UInt64)] = []
+                for i in 0..<(n * k) {
+                    let s = seed &+ UInt64(i)
+                    let filled = try pipeline.inpaint(outputImage, mask: hole, embed: target.map { $0 * norm }, latent: fileTarget?.latent,
+                                                      settings: settings, seed: s, seamless: !noBlend, synthesis: options) { step, total in
+                        progress.step(i * total + step, of: n * k * total, "steps")
+                    }
+                    made.append((filled, s))
+                }
+                progress.finish()
+                results = try pick(made, target: target, steer: k > 1 ? pipeline : nil)
+                extra = DiffusionOptions.text(settings, seed: seed)
+                extra.removeValue(forKey: "unclip:sample-seed")
             } else {
-                results = made.map { ($0.0, $0.1, Float.nan) }
+                var steering: (embedder: ImageEmbedder, target: [Float])?
+                if let model {
+                    var target: [Float]
+                    if let fileTarget {
+                        guard fileTarget.modelHash == model.modelHash else {
+                            throw UnclipError.usage("\(IO.displayName(embedding!)): made by \(fileTarget.model), not by \(model.modelName)")
+                        }
+                        target = fileTarget.embedding
+                    } else {
+                        target = try model.embed(images: [input.rgb()])[0]  // [D]
+                        if let prompt { target = Slerp.slerp(target, try model.embed(texts: [prompt])[0], Double(strength)) }
+                    }
+                    steering = (model, target)
+                } else {
+                    let ignored = prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"
+                    IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(ignored))")
+                }
+                let count = steering == nil ? n : n * (candidates ?? 3)
+                var made: [(Image, UInt64)] = []
+                for i in 0..<count {
+                    options.seed = seed &+ UInt64(i)
+                    let filled = try Inpainting.inpaint(outputImage, mask: hole, options: options, seamless: !noBlend,
+                                                        progress: count > 1 ? nil : progress)
+                    if count > 1 { progress.update(i + 1, of: count, "candidates") }
+                    made.append((filled, options.seed))
+                }
+                if count > 1 { progress.finish() }
+                results = try pick(made, target: steering?.target ?? [], steer: steering?.embedder)
+                extra["unclip:decoder"] = DecoderKind.patch.rawValue
             }
             for (i, r) in results.enumerated() {
-                var text = ["Software": "unclip \(unclipVersion)", "unclip:command": commandLineText,
-                            "unclip:seed": String(r.seed)]
+                var text = extra
+                text["Software"] = "unclip \(unclipVersion)"
+                text["unclip:command"] = commandLineText
+                text["unclip:seed"] = String(r.seed)
                 if !r.score.isNaN { text["unclip:clip-score"] = String(format: "%.4f", r.score) }
                 let path = IO.expand(pattern: output ?? "-", index: i, total: results.count)
                 try ImageCodec.write(r.image, to: path, text: text)
@@ -156,62 +229,40 @@ struct Inpaint: ParsableCommand {
         }
     }
 
-    /// The CLIP target to steer toward, or nil (with one note on stderr)
-    /// when no model is available: inpainting works without one.
-    private func steeringTarget(input: Image) throws -> (decoder: SteeredDecoder, target: [Float])? {
-        // Read the file first so a bad one is reported even when steering is off.
-        let fileTarget = try embedding.map { try EmbeddingFile.read($0) }
-        guard let clip = try InpaintSteering.loadModel(model, threads: threads) else {
-            let ignored = prompt != nil || embedding != nil ? "--prompt/--embedding ignored" : "one candidate per result"
-            IO.note("unclip inpaint: note: no CLIP model installed, so the fill is not steered (\(ignored))")
-            return nil
+    /// The `n` candidates closest to `target` when steering, else all of them in order.
+    private func pick(_ made: [(Image, UInt64)], target: [Float], steer: ImageEmbedder?) throws -> [(image: Image, seed: UInt64, score: Float)] {
+        guard let steer else { return made.map { ($0.0, $0.1, Float.nan) } }
+        let picked = try SteeredDecoder(embedder: steer).select(candidates: made.map(\.0), target: target, keep: n, minDistance: nil)
+        var used = Set<Int>()
+        return picked.map { p in
+            let k = made.indices.first { !used.contains($0) && made[$0].0 == p.image }!
+            used.insert(k)
+            return (p.image, made[k].1, p.score)
         }
-        var target: [Float]
-        if let fileTarget {
-            guard fileTarget.modelHash == clip.image.modelHash else {
-                throw UnclipError.usage("\(IO.displayName(embedding!)): made by \(fileTarget.model), not by \(clip.image.modelName)")
-            }
-            target = fileTarget.embedding
-        } else {
-            target = try clip.image.embed(images: [input.rgb()])[0]  // [D]
-            if let prompt {
-                let text = try clip.text.embed(texts: [prompt])[0]  // [D]
-                target = InpaintSteering.slerp(target, text, strength)
-            }
-        }
-        return (SteeredDecoder(embedder: clip.image), target)
     }
 }
 
-/// Where `unclip inpaint` gets its CLIP model from.
+/// Where `unclip inpaint` gets its model from.
 enum InpaintSteering {
-    /// The CLIP model named by `--model` or $UNCLIP_MODEL (a failure to load
-    /// it is an error), else the default one if installed, else nil: with
-    /// no model at all inpainting still works, unsteered.
-    static func loadModel(_ option: String?, threads: Int) throws -> (image: ImageEmbedder, text: TextEmbedder)? {
+    /// The model named by `--model` or $UNCLIP_MODEL (a failure to load it
+    /// is an error); else the diffusion pipeline when one is installed with
+    /// its inpainting decoder; else the default CLIP if installed; else nil:
+    /// with no model at all inpainting still works, unsteered.
+    static func loadModel(_ option: String?, threads: Int) throws -> (ImageEmbedder & TextEmbedder)? {
         let explicit = option != nil || !(ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? "").isEmpty
-        let directory: URL
-        do {
-            directory = try ModelStore.resolve(option)
-        } catch let e as UnclipError where !explicit {
-            if case .model = e { return nil }
-            throw e
+        var directory: URL
+        if !explicit, let p = ModelStore.installedPipeline(),
+           FileManager.default.fileExists(atPath: p.appendingPathComponent(KandinskyPipeline.Component.inpaint.folder).path) {
+            directory = p
+        } else {
+            do {
+                directory = try ModelStore.resolve(option)
+            } catch let e as UnclipError where !explicit {
+                if case .model = e { return nil }
+                throw e
+            }
         }
         BLAS.threads = threads
-        let clip = try CLIPModel(directory: directory)
-        return (clip, clip)
-    }
-
-    /// Spherical interpolation between unit vectors (Shoemake 1985), the
-    /// rotation DALL·E 2 uses to move an image embedding toward a caption.
-    static func slerp(_ a: [Float], _ b: [Float], _ t: Float) -> [Float] {
-        let dot = max(-1, min(1, zip(a, b).reduce(Float(0)) { $0 + $1.0 * $1.1 }))
-        let theta = acos(dot)
-        guard theta > 1e-5 else { return a }
-        let wa = sin((1 - t) * theta) / sin(theta), wb = sin(t * theta) / sin(theta)
-        var v = zip(a, b).map { wa * $0 + wb * $1 }
-        let n = max(1e-12, v.reduce(0) { $0 + $1 * $1 }.squareRoot())
-        v = v.map { $0 / n }
-        return v
+        return try ModelStore.load(directory)
     }
 }

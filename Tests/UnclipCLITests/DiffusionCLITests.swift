@@ -244,3 +244,133 @@ final class DiffusionEditCLITests: XCTestCase {
         XCTAssertEqual(x.status, 0, x.stderr)
     }
 }
+
+/// inpaint on Kandinsky's inpainting decoder.
+final class DiffusionInpaintCLITests: XCTestCase {
+    let pipeline = Fixtures.path("diffusion/tiny-a")
+    let photo = Fixtures.path("clip-images/kodim03-96x64.png")
+
+    func env(_ dir: URL) -> [String: String] { ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""] }
+
+    /// `inpaint --no-blend` inside the mask is KandinskyV22InpaintPipeline
+    /// given the same embedding, negative embedding and x_T (the --embedding
+    /// file's vector and latent); outside it the photo is untouched.
+    func testInpaintInsideTheMaskMatchesKandinskyV22InpaintPipeline() throws {
+        let dir = try CLI.tempDir(self)
+        let ref = try SafeTensors(mappingFile: Fixtures.path("diffusion/tiny-a/reference.safetensors"))
+        let p = try KandinskyPipeline(directory: URL(fileURLWithPath: pipeline))
+        let shape = try ref.info("pipe_inpaint/image").shape   // [H, W, 3]
+        let photo = Image(width: shape[1], height: shape[0], channels: 3, pixels: try ref.bytes("pipe_inpaint/image"))
+        let maskValues = try ref.floats("pipe_inpaint/mask")
+        let mask = Image(width: shape[1], height: shape[0], channels: 1, pixels: maskValues.map { $0 >= 0.5 ? 255 : 0 })
+        try IO.write(try ImageCodec.encodePNG(photo), to: dir.appendingPathComponent("photo.png").path)
+        try IO.write(try ImageCodec.encodePNG(mask), to: dir.appendingPathComponent("mask.png").path)
+        let raw = try ref.floats("pipe_inpaint/image_embeds")
+        let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let lshape = try ref.info("pipe_inpaint/latents").shape
+        let record = EmbeddingFile(embedding: raw.map { $0 / norm }, exemplar: nil, kind: .image, model: p.modelName,
+                                   modelHash: p.modelHash, source: "reference", sourceHash: "", resolution: 32, extra: [:],
+                                   norm: norm, latent: .init(shape: Array(lshape.dropFirst()), values: try ref.floats("pipe_inpaint/latents")))
+        try IO.write(record.serialize(), to: dir.appendingPathComponent("ref.emb").path)
+        for blend in [false, true] {
+            let out = dir.appendingPathComponent("out-\(blend).png")
+            let r = try CLI.run(["inpaint", "photo.png", "--mask", "mask.png", "--embedding", "ref.emb", "--model", pipeline,
+                                 "--scheduler", "ddim", "--steps", "5", "--guidance", "4", "-o", out.path] + (blend ? [] : ["--no-blend"]),
+                                cwd: dir, env: env(dir))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stderr, "")
+            let im = try ImageCodec.read(out.path).rgb()
+            let want = try ref.bytes("pipe_inpaint/ddim/image_u8")
+            var worst = 0, inside = 0, changedOutside = 0
+            for i in 0..<photo.pixelCount {
+                for c in 0..<3 {
+                    let k = i * 3 + c
+                    if maskValues[i] >= 0.5 {
+                        if !blend { worst = max(worst, abs(Int(im.pixels[k]) - Int(want[k]))); inside += 1 }
+                    } else if im.pixels[k] != photo.pixels[k] { changedOutside += 1 }
+                }
+            }
+            XCTAssertEqual(changedOutside, 0, "every unmasked pixel is kept exactly")
+            if !blend {
+                print("inpaint CLI --no-blend: max \(worst) levels inside the mask (\(inside) values) against KandinskyV22InpaintPipeline")
+                XCTAssertLessThanOrEqual(worst, 1)
+                XCTAssertGreaterThan(inside, 500)
+            }
+            let png = try IO.read(out.path)
+            XCTAssertEqual(EditFixtures.pngText(png, "unclip:decoder"), "diffusion")
+            XCTAssertEqual(EditFixtures.pngText(png, "unclip:scheduler"), "ddim")
+        }
+        // A latent of another size is refused by name.
+        let other = dir.appendingPathComponent("other.png")
+        try IO.write(try ImageCodec.encodePNG(Image(width: 40, height: 32, channels: 3, fill: 90)), to: other.path)
+        try IO.write(try ImageCodec.encodePNG(Image(width: 40, height: 32, channels: 1, fill: 255).cropped(columns: 0..<40, rows: 0..<32)), to: dir.appendingPathComponent("m2.png").path)
+        var m2 = Image(width: 40, height: 32, channels: 1, fill: 0)
+        for y in 8..<20 { for x in 8..<20 { m2.pixels[y * 40 + x] = 255 } }
+        try IO.write(try ImageCodec.encodePNG(m2), to: dir.appendingPathComponent("m2.png").path)
+        let bad = try CLI.run(["inpaint", other.path, "--mask", "m2.png", "--embedding", "ref.emb", "--model", pipeline, "-o", "x.png"],
+                              cwd: dir, env: env(dir))
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.stderr, "unclip inpaint: the embedding's latent is [4, 16, 24], but this fill works at 40x32 pixels, latent [4, 16, 20]\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
+    }
+
+    func testAlphaMaskFromStdinPromptAndOutpaintingOnBothDecoders() throws {
+        let dir = try CLI.tempDir(self)
+        var cut = try ImageCodec.read(photo).rgb()
+        var rgba = Image(width: cut.width, height: cut.height, channels: 4, fill: 255)
+        for i in 0..<cut.pixelCount {
+            for c in 0..<3 { rgba.pixels[i * 4 + c] = cut.pixels[i * 3 + c] }
+            let (x, y) = (i % cut.width, i / cut.width)
+            if (30..<60).contains(x) && (20..<44).contains(y) { rgba.pixels[i * 4 + 3] = 0 }
+        }
+        try IO.write(try ImageCodec.encodePNG(rgba), to: dir.appendingPathComponent("cut.png").path)
+        let path = URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().path
+        let r = try CLI.shell("""
+            export XDG_CACHE_HOME='\(dir.path)' UNCLIP_MODEL='' PATH='\(path)':"$PATH"
+            cat cut.png | unclip inpaint - --model '\(pipeline)' --steps 3 --prompt 'a red door' -o a.png
+            cat cut.png | unclip inpaint - --model '\(pipeline)' --steps 3 --prompt 'a red door' -o b.png
+            cat cut.png | unclip inpaint - --model '\(pipeline)' --steps 3 --seed 4 -n 2 --candidates 2 -o c-%d.png
+            unclip inpaint '\(photo)' --model '\(pipeline)' --steps 3 --extend 16,8,32,0 -o wide.png
+            unclip inpaint '\(photo)' --model '\(pipeline)' --decoder patch --extend 16,8,32,0 -o wide-patch.png
+            """, cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        cut = try ImageCodec.read(photo).rgb()
+        let a = try ImageCodec.read(dir.appendingPathComponent("a.png").path)
+        XCTAssertEqual(a.channels, 3, "the alpha was the mask: the result is opaque")
+        XCTAssertTrue(try a.pixels == ImageCodec.read(dir.appendingPathComponent("b.png").path).pixels, "deterministic")
+        var outside = 0, inside = 0
+        for i in 0..<cut.pixelCount {
+            let hole = rgba.pixels[i * 4 + 3] == 0
+            for c in 0..<3 where a.pixels[i * 3 + c] != cut.pixels[i * 3 + c] { if hole { inside += 1 } else { outside += 1 } }
+        }
+        XCTAssertEqual(outside, 0)
+        XCTAssertGreaterThan(inside, 1000)
+        let c0 = try ImageCodec.read(dir.appendingPathComponent("c-0.png").path), c1 = try ImageCodec.read(dir.appendingPathComponent("c-1.png").path)
+        XCTAssertTrue(c0.pixels != c1.pixels)
+        XCTAssertNotNil(EditFixtures.pngText(try IO.read(dir.appendingPathComponent("c-0.png").path), "unclip:clip-score"))
+        for name in ["wide.png", "wide-patch.png"] {
+            let wide = try ImageCodec.read(dir.appendingPathComponent(name).path).rgb()
+            XCTAssertEqual([wide.width, wide.height], [96 + 48, 64 + 8], name)
+            var moved = 0
+            for y in 0..<64 { for x in 0..<96 { for c in 0..<3 where wide.pixels[((y + 8) * wide.width + x + 16) * 3 + c] != cut.pixels[(y * 96 + x) * 3 + c] { moved += 1 } } }
+            XCTAssertEqual(moved, 0, "\(name): the photo is kept exactly inside the larger canvas")
+            XCTAssertEqual(EditFixtures.pngText(try IO.read(dir.appendingPathComponent(name).path), "unclip:decoder"), name == "wide.png" ? "diffusion" : "patch")
+        }
+    }
+
+    func testBadExtendAndMasksAreOneLineAndLeaveNoFile() throws {
+        let dir = try CLI.tempDir(self)
+        let out = dir.appendingPathComponent("out.png")
+        for (args, status, message) in [
+            (["--extend", "300,0,0,0"], Int32(64), "unclip inpaint: --extend 300,0,0,0: at most twice the image's size can be added on each axis (192 pixels across, 128 down), so that the photo stays a third of the result\n"),
+            (["--extend", "1,2,3"], 64, "Error: --extend 1,2,3: expected LEFT,TOP,RIGHT,BOTTOM in pixels, e.g. 0,0,256,0\n"),
+            (["--extend", "0,0,0,0"], 64, "unclip inpaint: --extend 0,0,0,0: give four pixel counts, at least one above 0\n"),
+            ([], 64, "unclip inpaint: \(photo): no --mask given and the image has no alpha channel to use as one\n"),
+        ] {
+            let r = try CLI.run(["inpaint", photo, "--model", pipeline, "-o", out.path] + args, env: env(dir))
+            XCTAssertEqual(r.status, status, r.stderr)
+            XCTAssertTrue(r.stderr.hasPrefix(message), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
+        }
+    }
+}

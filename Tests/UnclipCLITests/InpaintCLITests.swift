@@ -129,7 +129,9 @@ final class InpaintCLITests: XCTestCase {
         let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--prompt", "a red door", "-o", "o.png"], cwd: dir,
                             env: ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        // One note for the decoder, one for the steering.
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 2, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("unclip inpaint: no diffusion decoder installed: using the patch decoder"), r.stderr)
         XCTAssertTrue(r.stderr.contains("not steered"), r.stderr)
     }
 
@@ -142,9 +144,10 @@ final class InpaintCLITests: XCTestCase {
         for seed in ["10", "11", "12"] {
             let out = dir.appendingPathComponent("seed\(seed).png").path
             let r = try CLI.run(["inpaint", s.imagePath, "--mask", s.maskPath, "--model", model, "--candidates", "1",
-                                 "--noise", "0.5", "--seed", seed, "-o", out])
+                                 "--noise", "0.5", "--seed", seed, "-o", out], env: ["XDG_CACHE_HOME": dir.path, "UNCLIP_MODEL": ""])
             XCTAssertEqual(r.status, 0, r.stderr)
-            XCTAssertEqual(r.stderr, "", "steering with a model prints no note")
+            XCTAssertEqual(r.stderr, "unclip inpaint: no diffusion decoder installed: using the patch decoder (`unclip model pull kandinsky-2.2` installs it)\n",
+                           "steering with a model prints only the decoder note")
             bySeed[seed] = try ImageCodec.read(out)
         }
         XCTAssertGreaterThan(Set(bySeed.values.map(\.pixels)).count, 1, "the seeds should give different candidates")

@@ -174,3 +174,28 @@ extension DiffusionPipelineTests {
         XCTAssertTrue(n(frames[1].latent) > min(n(la), n(lb)) - 1e-3 && n(frames[1].latent) < max(n(la), n(lb)) + 1e-3)
     }
 }
+
+extension DiffusionPipelineTests {
+    /// A work region larger than the working size is filled there and
+    /// brought back to full size by guided patch synthesis (tested on its
+    /// own in PatchSynthesisTests); the photo outside the hole stays exact.
+    func testScaledDownWorkRegionIsFilledAndBroughtBackToFullSize() throws {
+        let p = try KandinskyPipeline(directory: F.url("tiny-a"))
+        let photo = try ImageCodec.read(KitFixtures.root.appendingPathComponent("clip-images/kodim03-96x64.png").path).rgb()
+        var mask = [Float](repeating: 0, count: photo.pixelCount)
+        for y in 16..<48 { for x in 24..<72 { mask[y * 96 + x] = 1 } }
+        let z = try p.embedKeepingNorms(images: [photo])[0]
+        var s = DiffusionSettings()
+        s.steps = 2
+        XCTAssertTrue(try p.workSize(width: 96, height: 64, side: 48) == (48, 32, 0.5))
+        let out = try p.inpaint(photo, mask: mask, embed: z.vector.map { $0 * z.norm! }, latent: nil, settings: s, seed: 1,
+                                seamless: true, synthesis: .inpainting, workSide: 48)
+        XCTAssertEqual([out.width, out.height], [96, 64])
+        var changedOutside = 0, changedInside = 0
+        for i in 0..<photo.pixelCount {
+            for c in 0..<3 where out.pixels[i * 3 + c] != photo.pixels[i * 3 + c] { if mask[i] == 0 { changedOutside += 1 } else { changedInside += 1 } }
+        }
+        XCTAssertEqual(changedOutside, 0)
+        XCTAssertGreaterThan(changedInside, 3000)
+    }
+}

@@ -4,12 +4,30 @@ import Foundation
 /// the surroundings, blend in the gradient domain, and paste back so every
 /// pixel outside the mask keeps its exact bytes.
 public enum Inpainting {
+    /// How much of the photo around the hole the fill sees.
+    public enum Context: Sendable {
+        /// The hole plus a margin in proportion to it (48 to 512 pixels):
+        /// enough to copy patches from.
+        case margin
+        /// The whole image when its long side is at most `side`; else the
+        /// hole plus half its size (at least 64 pixels) around it. A
+        /// diffusion fill needs the scene, and works at a bounded size.
+        case whole(upTo: Int)
+    }
+
+    /// Makes the regenerated layer for a crop: `crop` (RGB), `mask` (1 =
+    /// regenerate, soft allowed; grown past the hole for a seamless blend)
+    /// → an image of the crop's size.
+    public typealias Fill = (_ crop: Image, _ mask: [Float]) throws -> Image
+
     /// `mask` has one value per pixel: 1 regenerates, 0 keeps, between
     /// blends. The result has the input's channel count; regenerated
     /// pixels become opaque in proportion to the mask. Pixels where the
-    /// mask is 0 are the input's bytes, untouched.
+    /// mask is 0 are the input's bytes, untouched. `fill` replaces the
+    /// patch synthesiser (the diffusion decoder's).
     public static func inpaint(_ image: Image, mask: [Float], options: SynthesisOptions, seamless: Bool = true,
-                               seamRing: Int = 2, progress: Progress? = nil) throws -> Image {
+                               seamRing: Int = 2, progress: Progress? = nil, context: Context = .margin,
+                               fill: Fill? = nil) throws -> Image {
         guard mask.count == image.pixelCount else {
             throw UnclipError.usage("mask has \(mask.count) values, expected \(image.pixelCount)")
         }
@@ -24,7 +42,8 @@ public enum Inpainting {
         // Context: enough surroundings to copy from, in proportion to the
         // hole, but never the whole of a large photo for a small hole.
         let side = max(x1 - x0 + 1, y1 - y0 + 1)
-        let margin = min(max(48, side / 2), 512)
+        var margin = min(max(48, side / 2), 512)
+        if case let .whole(upTo: limit) = context { margin = max(w, h) <= limit ? max(w, h) : max(64, side / 2) }
         let cx0 = max(0, x0 - margin), cy0 = max(0, y0 - margin)
         let cx1 = min(w - 1, x1 + margin), cy1 = min(h - 1, y1 + margin)
         let cw = cx1 - cx0 + 1, ch = cy1 - cy0 + 1
@@ -52,8 +71,12 @@ public enum Inpainting {
         let synthMask = seamless
             ? zip(cropMask, InpaintMask.grow(cropMask.map { $0 > 0 ? 1 : 0 }, width: cw, height: ch, radius: seamRing)).map { max($0, $1) }
             : cropMask
-        let synthesized = try PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: synthMask,
-                                                        options: options, progress: progress)
+        let synthesized = try fill.map { try $0(cropImage, synthMask) }
+            ?? PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: synthMask,
+                                         options: options, progress: progress)
+        guard synthesized.width == cw && synthesized.height == ch else {
+            throw UnclipError.failure("the fill made \(synthesized.width)x\(synthesized.height) pixels for a \(cw)x\(ch) region")
+        }
         var result = FloatImage(synthesized)
         if seamless {
             // The synthesiser already faded soft mask values in; the solve
@@ -85,5 +108,39 @@ public enum Inpainting {
             }
         }
         return out
+    }
+}
+
+extension Inpainting {
+    /// Outpainting's canvas: `image` with `left`, `top`, `right`, `bottom`
+    /// pixels added, the new border marked for regeneration (1) and the
+    /// photo's own mask, if any, inside. The border starts as the nearest
+    /// edge pixel; it is regenerated, never kept.
+    public static func extend(_ image: Image, mask: [Float]?, left: Int, top: Int, right: Int, bottom: Int,
+                              maxPixels: Int) throws -> (image: Image, mask: [Float]) {
+        let w = image.width, h = image.height
+        guard left >= 0, top >= 0, right >= 0, bottom >= 0, left + top + right + bottom > 0 else {
+            throw UnclipError.usage("--extend \(left),\(top),\(right),\(bottom): give four pixel counts, at least one above 0")
+        }
+        guard left + right <= 2 * w, top + bottom <= 2 * h else {
+            throw UnclipError.usage("--extend \(left),\(top),\(right),\(bottom): at most twice the image's size can be added on each axis (\(2 * w) pixels across, \(2 * h) down), so that the photo stays a third of the result")
+        }
+        let W = w + left + right, H = h + top + bottom
+        guard W * H <= maxPixels else {
+            throw UnclipError.usage("--extend: the result would be \(W)x\(H), more than --max-pixels \(maxPixels)")
+        }
+        let C = image.channels
+        var out = Image(width: W, height: H, channels: C)
+        var m = [Float](repeating: 1, count: W * H)
+        for y in 0..<H {
+            let sy = min(max(y - top, 0), h - 1)
+            for x in 0..<W {
+                let sx = min(max(x - left, 0), w - 1)
+                let (o, i) = ((y * W + x) * C, (sy * w + sx) * C)
+                for c in 0..<C { out.pixels[o + c] = image.pixels[i + c] }
+                if y - top == sy && x - left == sx { m[y * W + x] = mask?[sy * w + sx] ?? 0 }
+            }
+        }
+        return (out, m)
     }
 }

@@ -53,6 +53,13 @@ public struct SynthesisOptions: Sendable {
     /// Candidates whose centre pixels the onion-peel start takes the
     /// median of, per pixel (1: the best one's alone). See `OnionPeel`.
     public var peelConsensus = 1
+    /// A picture of the result at a coarser scale (or the same): synthesis
+    /// starts from it at the finest pyramid level no wider than it, instead
+    /// of from the coarsest level, and every finer level rebuilds detail
+    /// from the exemplars' own patches. A diffusion fill made at working
+    /// size gets full-resolution texture from the photo this way: unCLIP's
+    /// upsampler stage (Ramesh et al. 2022, §2.1), fed by the photo itself.
+    public var guide: Image? = nil
 
     public init() {}
 
@@ -247,8 +254,10 @@ private struct Engine: Sendable {
         var current = FloatImage(width: 1, height: 1, channels: 3)
         var coarserNNF: NearestNeighbourField? = nil
         var stream: UInt64 = 0
-        for l in stride(from: L - 1, through: 0, by: -1) {
-            progress?.update(L - 1 - l, of: L, "level \(levels[l].w)x\(levels[l].h)")
+        // With a guide, the level loop starts at its scale.
+        let top = options.guide.map { g in (0..<L).first { levels[$0].w <= g.width } ?? L - 1 } ?? L - 1
+        for l in stride(from: top, through: 0, by: -1) {
+            progress?.update(top - l, of: top + 1, "level \(levels[l].w)x\(levels[l].h)")
             let (w, h) = levels[l]
             let hole = holeLevels[l]
             let known = knownLevels[l]
@@ -256,7 +265,11 @@ private struct Engine: Sendable {
             var nnf = NearestNeighbourField(width: w, height: h, patch: p,
                                             active: NearestNeighbourField.activeCorners(mask: hole, width: w, height: h, patch: p))
             var rng = SplitMix64(seed: options.seed, stream: 0xC0A25E, UInt64(l))
-            if l == L - 1 {
+            if l == top, let guide = options.guide {
+                var g = FloatImage(guide.rgb()).resizedBilinear(width: w, height: h)
+                if options.textureWeight > 0 { g = TextureFeatures.appending(to: g, trust: nil, weight: options.textureWeight) }
+                current = compose(g, known: known, hole: hole)
+            } else if l == L - 1 {
                 current = initialGuess(width: w, height: h, known: known, hole: hole, atlas: atlas, rng: &rng)
             } else {
                 // Enlarge the previous result for the distances, then carry the
@@ -287,7 +300,7 @@ private struct Engine: Sendable {
             let rounds = holePixels > 4 * options.refinePixels ? options.fineIterations
                 : holePixels > options.refinePixels ? options.refineIterations : options.emIterations
             let radius = holePixels > options.refinePixels && options.refineSearchRadius > 0 ? options.refineSearchRadius : nil
-            if rounds <= 0 && l < L - 1 {
+            if rounds <= 0 && l < top {
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                    seed: options.seed, stream: stream, threads: options.threads)
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
@@ -298,8 +311,8 @@ private struct Engine: Sendable {
             }
             for it in 0..<max(1, rounds) {
                 var searches = options.searchIterations
-                if l == L - 1 && it == 0 { searches = max(searches, 4) }
-                if l < L - 1 && it == 0 {
+                if l == top && it == 0 { searches = max(searches, 4) }
+                if l < top && it == 0 {
                     // Vote the carried-up field first so the search starts from sharp texture.
                     PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                        seed: options.seed, stream: stream, threads: options.threads)
@@ -316,7 +329,7 @@ private struct Engine: Sendable {
             }
             coarserNNF = nnf
         }
-        progress?.update(L, of: L)
+        progress?.update(top + 1, of: top + 1)
         progress?.finish()
         return current
     }

@@ -61,9 +61,14 @@ public enum DecoderChoice {
             }
             return Decision(kind: .diffusion, pipeline: pipeline, note: nil)
         }
-        let note = ModelStore.installedPipeline() == nil
-            ? "no diffusion decoder installed: using the patch decoder (`unclip model pull \(ModelStore.pipelineName)` installs it)"
-            : "the embedding was made with \(records.first?.record.model ?? "another model"), not \(ModelStore.pipelineName)'s CLIP: using the patch decoder (re-encode with --model \(ModelStore.pipelineName) for the diffusion decoder)"
+        let note: String
+        if ModelStore.installedPipeline() == nil {
+            note = "no diffusion decoder installed: using the patch decoder (`unclip model pull \(ModelStore.pipelineName)` installs it)"
+        } else if let r = records.first {
+            note = "\(r.name) was made with \(r.record.model), not \(ModelStore.pipelineName)'s CLIP: using the patch decoder (re-encode with --model \(ModelStore.pipelineName) for the diffusion decoder)"
+        } else {
+            note = "\(model?.modelName ?? "no model") is not a diffusion pipeline: using the patch decoder (--model \(ModelStore.pipelineName) for the diffusion decoder)"
+        }
         return Decision(kind: .patch, pipeline: nil, note: note)
     }
 
