@@ -9,6 +9,20 @@ torch 2.15.0, diffusers 0.42.1, safetensors 0.8.0, numpy 2.4.6.
                                     prints {"load", "first", "run", "runs"} in seconds
     flops LAT                       matmul/conv/attention FLOPs of each task, counted on the meta device
     drop FILE…                      fsync each file and drop it from the page cache
+    make-pipeline DIR MODELS        a pipeline folder for the end-to-end tasks (the layout `unclip model
+                                    pull kandinsky-2.2` makes): decoder/ links MODELS' UNet and MoVQ,
+                                    decoder-inpaint/ a random full-size 9-channel UNet, prior/ a SMALL
+                                    random CLIP image encoder with the real 1280-d projection (see below)
+    torch-vary DIR EMB THREADS PNG  KandinskyV22Pipeline on DIR's decoder, DPM-Solver++ (from the decoder's
+                                    scheduler config, as `unclip vary` builds it), 25 steps, guidance 4,
+                                    512×512, the .emb's raw embedding and the image encoder's zero embed as
+                                    the negative; saves PNG; prints {"load", "run"} in seconds
+    big-photo OUT.png MASK.png      a 3000×2000 photo (Kodak kodim05, bicubic) and a 400×300 hole mask
+
+The prior's image encoder is small (ViT, 2 layers, 64 wide) because a random
+ViT-bigG/14 (1.8 B parameters) would be another 7 GB to make and hold; in the
+end-to-end `vary` task it only makes the negative embedding (one forward),
+on both sides alike, so the ratio is the decoder's.
 
 Each `torch` call is one task in a process of its own, so that the driver's
 /usr/bin/time gives each task's peak RSS. The system OpenBLAS sgemm rate comes
@@ -120,6 +134,83 @@ def flops(lat):
     print(json.dumps(res))
 
 
+def make_pipeline(out, models):
+    import shutil
+    import torch
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPVisionConfig, CLIPVisionModelWithProjection
+    for part, sched in (("decoder", "scheduler.json"), ("decoder-inpaint", "scheduler-inpaint.json")):
+        d = os.path.join(out, part)
+        os.makedirs(os.path.join(d, "scheduler"), exist_ok=True)
+        shutil.copy(os.path.join(CONFIGS, sched), os.path.join(d, "scheduler", "scheduler_config.json"))
+        link = os.path.join(d, "movq")
+        if not os.path.exists(link):
+            os.symlink(os.path.abspath(os.path.join(models, "movq")), link)
+    link = os.path.join(out, "decoder", "unet")
+    if not os.path.exists(link):
+        os.symlink(os.path.abspath(os.path.join(models, "unet")), link)
+    d = os.path.join(out, "decoder-inpaint", "unet")
+    if not os.path.exists(os.path.join(d, WEIGHTS)):
+        torch.manual_seed(1)
+        t = time.perf_counter()
+        model = UNet2DConditionModel.from_config(config("unet-inpaint.json")).eval()
+        model.save_pretrained(d, safe_serialization=True, max_shard_size="100GB")
+        del model
+        print(f"inpaint unet made in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    enc = os.path.join(out, "prior", "image_encoder")
+    if not os.path.exists(os.path.join(enc, "model.safetensors")):
+        torch.manual_seed(2)
+        real = config("image_encoder.json")
+        cfg = CLIPVisionConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                               image_size=real["image_size"], patch_size=real["patch_size"],
+                               projection_dim=real["projection_dim"], hidden_act=real["hidden_act"],
+                               layer_norm_eps=real["layer_norm_eps"])
+        CLIPVisionModelWithProjection(cfg).eval().save_pretrained(enc)
+        proc = os.path.join(out, "prior", "image_processor")
+        os.makedirs(proc, exist_ok=True)
+        shutil.copy(os.path.join(CONFIGS, "image_processor.json"), os.path.join(proc, "preprocessor_config.json"))
+
+
+def torch_vary(pipe_dir, emb_path, threads, png):
+    t0 = time.perf_counter()
+    import torch
+    from diffusers import DPMSolverMultistepScheduler, DDPMScheduler, KandinskyV22Pipeline, UNet2DConditionModel, VQModel
+    from safetensors import safe_open
+    from transformers import CLIPVisionModelWithProjection
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)
+    t_import = time.perf_counter()
+    dec = os.path.join(pipe_dir, "decoder")
+    unet = UNet2DConditionModel.from_pretrained(os.path.join(dec, "unet")).eval()
+    movq = VQModel.from_pretrained(os.path.join(dec, "movq")).eval()
+    cfg = DDPMScheduler.from_pretrained(os.path.join(dec, "scheduler")).config
+    pipe = KandinskyV22Pipeline(unet=unet, scheduler=DPMSolverMultistepScheduler.from_config(cfg), movq=movq)
+    pipe.set_progress_bar_config(disable=True)
+    enc = CLIPVisionModelWithProjection.from_pretrained(os.path.join(pipe_dir, "prior", "image_encoder")).eval()
+    t_load = time.perf_counter()
+    with safe_open(emb_path, "pt") as f:
+        norm = float(f.metadata()["norm"])
+        emb = (f.get_tensor("embedding") * norm)[None]
+    S = enc.config.image_size
+    neg = enc(torch.zeros(1, 3, S, S)).image_embeds
+    image = pipe(image_embeds=emb, negative_image_embeds=neg, height=512, width=512, num_inference_steps=25,
+                 guidance_scale=4.0, generator=torch.Generator().manual_seed(0)).images[0]
+    image.save(png)
+    t_end = time.perf_counter()
+    print(json.dumps({"import": t_import - t0, "load": t_load - t_import, "run": t_end - t_load}))
+
+
+def big_photo(out, mask_out):
+    import numpy as np
+    from PIL import Image
+    kodak = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "images", "kodak")
+    im = Image.open(os.path.join(kodak, "kodim05.png")).convert("RGB")
+    im.resize((3000, 2000), Image.Resampling.BICUBIC).save(out)
+    m = np.zeros((2000, 3000), dtype=np.uint8)
+    m[850:1150, 1300:1700] = 255
+    Image.fromarray(m).save(mask_out)
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     if cmd == "make-models":
@@ -130,5 +221,11 @@ if __name__ == "__main__":
         flops(int(sys.argv[2]))
     elif cmd == "drop":
         drop(sys.argv[2:])
+    elif cmd == "make-pipeline":
+        make_pipeline(sys.argv[2], sys.argv[3])
+    elif cmd == "torch-vary":
+        torch_vary(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif cmd == "big-photo":
+        big_photo(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)

@@ -194,6 +194,7 @@ struct DiffusionOptions: ParsableArguments {
             throw UnclipError.usage("decoding from an inverted latent needs --scheduler ddim (the inversion is DDIM's), not \(s.scheduler.rawValue)")
         }
         if let (w, h) = try? parsedSize() { s.width = w; s.height = h }
+        try s.check(record.map { _ in "the embedding's sampler settings" } ?? "the sampler settings")
         return s
     }
 

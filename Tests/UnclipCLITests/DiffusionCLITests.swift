@@ -59,6 +59,43 @@ final class DiffusionCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("x.png").path))
     }
 
+    /// A `vary --embedding-only` record below strength 1 (exemplar, strength,
+    /// and its x_T as `latent`) decodes image-to-image: given the pipeline's
+    /// own noise as the latent, that is KandinskyV22Img2ImgPipeline.
+    func testVariationRecordDecodesAsKandinskyV22Img2ImgPipeline() throws {
+        let dir = try CLI.tempDir(self)
+        let ref = try reference()
+        let p = try KandinskyPipeline(directory: URL(fileURLWithPath: pipeline))
+        let shape = try ref.info("pipe_img2img/image").shape
+        let photo = Image(width: shape[1], height: shape[0], channels: 3, pixels: try ref.bytes("pipe_img2img/image"))
+        let raw = try ref.floats("pipe_img2img/image_embeds")
+        let norm = raw.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        let nshape = try ref.info("pipe_img2img/ddim/noise").shape
+        let record = EmbeddingFile(embedding: raw.map { $0 / norm }, exemplar: photo, kind: .image, model: p.modelName,
+                                   modelHash: p.modelHash, source: "reference", sourceHash: "", resolution: 32,
+                                   extra: ["strength": String(try ref.floats("pipe_img2img/strength")[0]), "seed": "0",
+                                           "scheduler": "ddim", "steps": "5", "guidance": "4.0"],
+                                   norm: norm, latent: .init(shape: Array(nshape.dropFirst()), values: try ref.floats("pipe_img2img/ddim/noise")))
+        let emb = dir.appendingPathComponent("var.emb")
+        try IO.write(record.serialize(), to: emb.path)
+        let out = dir.appendingPathComponent("out.png")
+        let r = try CLI.run(["decode", emb.path, "--model", pipeline, "-o", out.path], env: env(dir))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let im = try pixels(out)
+        let want = try ref.bytes("pipe_img2img/ddim/image_u8")
+        let worst = zip(im.pixels, want).map { abs(Int($0) - Int($1)) }.max()!
+        print("decode CLI of a strength-0.6 variation record: max \(worst) levels against KandinskyV22Img2ImgPipeline")
+        XCTAssertEqual(im.pixels.count, want.count)
+        XCTAssertLessThanOrEqual(worst, 1)
+        // Sampler settings in a record are checked like options.
+        var bad = record
+        bad.extra["steps"] = "0"
+        try IO.write(bad.serialize(), to: emb.path)
+        let b = try CLI.run(["decode", emb.path, "--model", pipeline, "-o", out.path + ".2"], env: env(dir))
+        XCTAssertEqual(b.status, 64)
+        XCTAssertEqual(b.stderr, "unclip decode: the embedding's sampler settings: steps 0 is not between 1 and 1000\n")
+    }
+
     func testEncodeVaryPipeIsDeterministicAndSeedsDiffer() throws {
         let dir = try CLI.tempDir(self)
         let common = "--model '\(pipeline)' --steps 4"

@@ -21,6 +21,16 @@ public struct DiffusionSettings: Sendable {
     public var height: Int?
     public init() {}
 
+    /// Refuses values no sampler can use; `source` names where they came
+    /// from (an option, or a record's metadata).
+    public func check(_ source: String) throws {
+        guard (1...1000).contains(steps) else { throw UnclipError.usage("\(source): steps \(steps) is not between 1 and 1000") }
+        guard guidance.isFinite, (0...100).contains(guidance) else {
+            throw UnclipError.usage("\(source): guidance \(guidance) is not between 0 and 100")
+        }
+        if let w = width, let h = height, w <= 0 || h <= 0 { throw UnclipError.usage("\(source): size \(w)x\(h) is not positive") }
+    }
+
     /// A text line for PNG provenance and notes.
     public var summary: String {
         "scheduler=\(scheduler.rawValue) steps=\(steps) guidance=\(guidance)"

@@ -103,7 +103,8 @@ public final class KandinskyDecoder: @unchecked Sendable {
     /// The timestep index image-to-image starts at, as the pipeline's
     /// `get_timesteps`: the last ⌊steps·strength⌋ of the `steps` run.
     public static func firstStep(steps: Int, strength: Float) -> Int {
-        steps - min(Int(Float(steps) * strength), steps)
+        let s = strength.isFinite ? min(max(strength, 0), 1) : 1
+        return steps - min(Int(Float(steps) * s), steps)
     }
 
     /// Image-to-image (SDEdit, Meng et al. 2022), as diffusers'
