@@ -30,11 +30,6 @@ public struct DiffusionSettings: Sendable {
         }
         if let w = width, let h = height, w <= 0 || h <= 0 { throw UnclipError.usage("\(source): size \(w)x\(h) is not positive") }
     }
-
-    /// A text line for PNG provenance and notes.
-    public var summary: String {
-        "scheduler=\(scheduler.rawValue) steps=\(steps) guidance=\(guidance)"
-    }
 }
 
 /// Which decoder decodes a set of records, decided once for every
