@@ -14,11 +14,12 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // C kernels for what Swift cannot reach: AVX2/FMA and SHA instructions, chosen at run time.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // C kernels for what Swift cannot reach: AVX2/FMA, chosen at run time.
         .target(name: "CKernels"),
         .target(
             name: "UnclipKit",
-            dependencies: ["CPNG", "CJPEG", "CBLAS", "CKernels"],
+            dependencies: ["CPNG", "CJPEG", "CBLAS", "COpenSSL", "CKernels"],
             swiftSettings: [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
         ),
         .executableTarget(

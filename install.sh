@@ -8,7 +8,7 @@ PREFIX=${PREFIX:-/usr/local}
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 
-packages="libpng-dev libjpeg-dev libopenblas-dev pkg-config"
+packages="libpng-dev libjpeg-dev libopenblas-dev libssl-dev pkg-config"
 missing=
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

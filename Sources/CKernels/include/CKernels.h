@@ -13,14 +13,4 @@ int ck_sgemm_nt_available(void);
 void ck_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                  float beta, float *c, int ldc);
 
-/// SHA-256's 64 round constants (FIPS 180-4 §4.2.2).
-const unsigned *ck_sha256_constants(void);
-
-/// 1 when the running CPU has the SHA extensions (and SSSE3, SSE4.1).
-int ck_sha256_available(void);
-
-/// SHA-256 compression of `blocks` 64-byte blocks into `state` (a…h, host
-/// order), as FIPS 180-4 §6.2.2. Only call when ck_sha256_available().
-void ck_sha256_blocks(unsigned state[8], const unsigned char *data, long blocks);
-
 #endif
