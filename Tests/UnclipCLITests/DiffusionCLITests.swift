@@ -177,6 +177,17 @@ final class DiffusionCLITests: XCTestCase {
         try check(["decode", own.path, "--model", cut.path], status: 1, "unclip decode: ")
         let r = try CLI.run(["decode", own.path, "--model", cut.path, "-o", out.path], env: env(dir))
         XCTAssertTrue(r.stderr.contains("diffusion_pytorch_model.safetensors"), r.stderr)
+        // A checkpoint that does not fit its config: the tensor is named.
+        let misshaped = dir.appendingPathComponent("misshaped")
+        try FileManager.default.copyItem(atPath: pipeline, toPath: misshaped.path)
+        let config = misshaped.appendingPathComponent("decoder/movq/config.json").path
+        try IO.write(Array(String(decoding: try IO.read(config), as: UTF8.self)
+            .replacingOccurrences(of: "\"latent_channels\": 4", with: "\"latent_channels\": 3").utf8), to: config)
+        let m = try CLI.run(["decode", own.path, "--model", misshaped.path, "-o", out.path], env: env(dir))
+        XCTAssertEqual(m.status, 1, m.stderr)
+        XCTAssertTrue(m.stderr.hasPrefix("unclip decode: ") && m.stderr.contains("shape"), m.stderr)
+        XCTAssertEqual(m.stderr.filter { $0 == "\n" }.count, 1, m.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path))
     }
 
     func testWithoutADiffusionDecoderThePatchDecoderRunsAndSaysSo() throws {
@@ -213,8 +224,8 @@ final class DiffusionEditCLITests: XCTestCase {
     func testInterpolationFramesAndTheirRecordsAgree() throws {
         let dir = try CLI.tempDir(self)
         let r = try sh(dir, """
+            unclip encode --model "$M" '\(photoA)' '\(photoB)' | unclip interpolate - --model "$M" --invert --frames 3 --steps 4 -o inv-%d.png
             unclip encode --model "$M" '\(photoA)' '\(photoB)' > ab.emb
-            unclip interpolate ab.emb --model "$M" --invert --frames 3 --steps 4 -o inv-%d.png
             unclip interpolate ab.emb --model "$M" --invert --frames 3 --steps 4 --embedding-only -o inv-%d.emb
             for i in 0 1 2; do unclip decode inv-$i.emb --model "$M" -o dec-$i.png; done
             unclip interpolate ab.emb --model "$M" --frames 3 --steps 4 --embedding-only -o same-%d.emb
