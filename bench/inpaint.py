@@ -6,13 +6,19 @@
 
 Peers (PyPI, versions as installed): resynthesizer 1.2 (GIMP's Heal
 Selection engine, libresynthesizer), pypatchmatch 2.2.0 (PatchMatch fill,
-patch_size=3), OpenCV 5.0 INPAINT_TELEA (radius 3).
+patch_size=3), OpenCV 5.0 INPAINT_TELEA (radius 3). "blur" is not a method
+but a reference: the true pixels blurred (Gaussian, sigma 3) inside the
+hole, which PSNR and SSIM rank above every real fill.
 Masks come from bench/make_masks.py (seeded, LaMa-style). Per mask type it
 prints wall time, PSNR and SSIM inside the hole, a seam score, a texture
 score and the fraction of outside-mask pixels kept exactly, and writes a
 contact sheet to OUT/contact.png.
 
 Metric definitions (all on 8-bit RGB):
+  percep   the deep feature distance of bench/perceptual.py (EfficientNet-Lite0
+           ImageNet features, unlearned LPIPS) on the hole's bounding box plus
+           16 px, averaged over the hole: 0 = the true pixels; lower is better.
+           The target metric; PSNR and SSIM are shown for information.
   seam     mean colour-gradient magnitude across the mask boundary (pairs of
            4-neighbours, one in the hole, one outside) divided by the
            original image's mean gradient magnitude on the same pairs:
@@ -34,6 +40,9 @@ import time
 import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import perceptual  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -70,6 +79,14 @@ def run_patchmatch(img, mask):
     t = time.perf_counter()
     out = patch_match.inpaint(img, mask, patch_size=3)
     return np.asarray(out)[..., :3], time.perf_counter() - t
+
+
+def run_blur(img, mask):
+    t = time.perf_counter()
+    out = img.copy()
+    hole = mask > 0
+    out[hole] = cv2.GaussianBlur(img, (0, 0), 3)[hole]
+    return out, time.perf_counter() - t
 
 
 def run_telea(img, mask):
@@ -115,7 +132,8 @@ def metrics(orig, result, hole):
     tex_o = grad_energy(orig, hole) / max(grad_energy(orig, ring), 1e-6)
     texture = tex_r / max(tex_o, 1e-6)
     exact = np.all(orig[~hole] == result[~hole], axis=-1).mean()
-    return dict(psnr=psnr, ssim=ssim, seam=seam, texture=texture, exact=exact)
+    percep = perceptual.distance(orig, result, hole)
+    return dict(psnr=psnr, ssim=ssim, seam=seam, texture=texture, exact=exact, percep=percep)
 
 
 def main():
@@ -124,7 +142,7 @@ def main():
     ap.add_argument("--kodak", default=os.path.join(ROOT, "..", "shared", "images", "kodak"))
     ap.add_argument("--unclip", default=os.path.join(ROOT, ".build", "release", "unclip"))
     ap.add_argument("--out", default=os.path.join(HERE, "out"))
-    ap.add_argument("--methods", default="unclip,resynthesizer,patchmatch,telea")
+    ap.add_argument("--methods", default="unclip,resynthesizer,patchmatch,telea,blur")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="unclip-bench-")
@@ -133,7 +151,7 @@ def main():
     # Spread over the set: kodim01, 05, 09, 13, 17, 21 for six images.
     names = [f"kodim{1 + i * (24 // a.images):02d}.png" for i in range(a.images)]
     methods = a.methods.split(",")
-    runners = {"resynthesizer": run_resynth, "patchmatch": run_patchmatch, "telea": run_telea}
+    runners = {"resynthesizer": run_resynth, "patchmatch": run_patchmatch, "telea": run_telea, "blur": run_blur}
     rows = {m: {k: [] for k in KINDS} for m in methods}
     sheet = []
     for i, name in enumerate(names):
@@ -156,7 +174,7 @@ def main():
                 outs[m] = res
             if kind in ("thick", "box") and i < 3:
                 shown = img.copy(); shown[hole] = (255, 0, 255)
-                sheet.append(np.concatenate([img, shown] + [outs[m] for m in methods], axis=1))
+                sheet.append(np.concatenate([img, shown] + [outs[m] for m in methods if m != "blur"], axis=1))
             print(f"{name} {kind}: " + "  ".join(f"{m} {rows[m][kind][-1]['time']:.2f}s "
                   f"{rows[m][kind][-1]['psnr']:.2f}dB" for m in methods), file=sys.stderr)
 
@@ -166,6 +184,8 @@ def main():
     img0 = os.path.join(tmp, "img0.png")
     bigtimes = {}
     for m in methods:
+        if m == "blur":
+            continue
         ts = []
         for _ in range(3):
             if m == "unclip":
@@ -179,7 +199,8 @@ def main():
     print("seam = boundary gradient / original's (1 ideal); texture = hole detail vs ring, relative to original (1 ideal);")
     print("tex err = mean |ln texture| per image (0 ideal): too little and too much detail both count, where the")
     print("texture column's average lets one image's excess hide another's blur")
-    hdr = f"{'mask':7} {'method':14} {'time s':>7} {'PSNR':>7} {'SSIM':>6} {'seam':>6} {'texture':>7} {'tex err':>7} {'exact':>7}"
+    hdr = (f"{'mask':7} {'method':14} {'time s':>7} {'percep':>7} {'PSNR':>7} {'SSIM':>6} {'seam':>6} {'texture':>7} "
+           f"{'tex err':>7} {'exact':>7}")
     print(hdr); print("-" * len(hdr))
     for kind in KINDS:
         for m in methods:
@@ -187,17 +208,23 @@ def main():
             avg = lambda key: float(np.mean([r[key] for r in rs]))
             # Ratio scores are averaged in the log domain and reported back as ratios.
             gavg = lambda key: float(np.exp(np.mean([np.log(max(r[key], 1e-6)) for r in rs])))
-            print(f"{kind:7} {m:14} {avg('time'):7.2f} {avg('psnr'):7.2f} {avg('ssim'):6.3f} "
+            print(f"{kind:7} {m:14} {avg('time'):7.2f} {avg('percep'):7.4f} {avg('psnr'):7.2f} {avg('ssim'):6.3f} "
                   f"{gavg('seam'):6.2f} {gavg('texture'):7.2f} "
                   f"{float(np.mean([abs(np.log(max(r['texture'], 1e-6))) for r in rs])):7.2f} {avg('exact'):7.4f}")
+    if "blur" in methods and "patchmatch" in methods:
+        b = float(np.mean([r["percep"] for r in rows["blur"]["thin"]]))
+        p = float(np.mean([r["percep"] for r in rows["patchmatch"]["thin"]]))
+        print(f"\nmetric sanity: on thin strokes the blurred truth scores {b:.4f}, pypatchmatch {p:.4f}: "
+              + ("ok, blur is worse" if b > p else "FAIL, the metric rewards blur"))
     print("\n256x256 hole in a 512x512 crop (best of 3):")
-    for m in methods:
+    for m in [m for m in methods if m in bigtimes]:
         print(f"  {m:14} {bigtimes[m]:.2f} s" + (f"   ({bigtimes[m] / bigtimes['unclip']:.1f}x unclip's time)"
                                                   if "unclip" in bigtimes and m != "unclip" else ""))
     if sheet:
         cv2.imwrite(os.path.join(a.out, "contact.png"),
                     cv2.cvtColor(np.concatenate(sheet, axis=0), cv2.COLOR_RGB2BGR))
-        print(f"\ncontact sheet: {os.path.join(a.out, 'contact.png')} (columns: original, mask, {', '.join(methods)})")
+        print(f"\ncontact sheet: {os.path.join(a.out, 'contact.png')} (columns: original, mask, "
+              f"{', '.join(m for m in methods if m != 'blur')})")
         # A reduced copy of the first rows for the README's gallery (committed).
         small = np.concatenate(sheet[:3], axis=0)
         h, w = small.shape[:2]
