@@ -142,6 +142,15 @@ final class DiffusionPipelineTests: XCTestCase {
         }
         // Inpainting needs its own component.
         XCTAssertEqual(try DecoderChoice.choose(nil, model: p, records: [("a.emb", own)], component: .inpaint).kind, .diffusion)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-choice-\(getpid())")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for part in ["prior", "decoder"] { try FileManager.default.copyItem(at: F.url("tiny-a", part), to: dir.appendingPathComponent(part)) }
+        let partial = try KandinskyPipeline(directory: dir)
+        let noInpaint = try DecoderChoice.choose(nil, model: partial, records: [], component: .inpaint)
+        XCTAssertEqual(noInpaint.kind, .patch)
+        XCTAssertEqual(noInpaint.note, "\(dir.lastPathComponent) has no decoder-inpaint/: using the patch decoder (`unclip model pull kandinsky-2.2 --only inpaint` adds it)")
     }
 }
 

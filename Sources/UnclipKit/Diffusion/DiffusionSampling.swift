@@ -67,7 +67,9 @@ public enum DecoderChoice {
             return Decision(kind: .diffusion, pipeline: pipeline, note: nil)
         }
         let note: String
-        if ModelStore.installedPipeline() == nil {
+        if let p = model as? KandinskyPipeline {
+            note = "\(p.modelName) has no \(component.folder)/: using the patch decoder (`unclip model pull \(ModelStore.pipelineName) --only \(component.rawValue)` adds it)"
+        } else if ModelStore.installedPipeline() == nil {
             note = "no diffusion decoder installed: using the patch decoder (`unclip model pull \(ModelStore.pipelineName)` installs it)"
         } else if let r = records.first {
             note = "\(r.name) was made with \(r.record.model), not \(ModelStore.pipelineName)'s CLIP: using the patch decoder (re-encode with --model \(ModelStore.pipelineName) for the diffusion decoder)"
