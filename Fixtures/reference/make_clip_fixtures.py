@@ -56,21 +56,21 @@ MODELS = [
 VOCAB_SIZE = 1000  # 512 byte tokens + 486 merges + 2 special tokens
 
 
-def reduced_vocab(out_dir):
-    """The real CLIP BPE files cut to VOCAB_SIZE ids: ids 0..511 are the byte
+def reduced_vocab(out_dir, size=VOCAB_SIZE):
+    """The real CLIP BPE files cut to `size` ids: ids 0..511 are the byte
     alphabet (with and without </w>), id 512+i is merge i, so keeping the
-    first 486 merges keeps a consistent tokenizer; the special tokens move to
-    998 and 999."""
+    first size - 514 merges keeps a consistent tokenizer; the special tokens
+    move to the last two ids (998 and 999 for the default 1000)."""
     with open(os.path.join(VOCAB, "vocab.json")) as f:
         vocab = json.load(f)
     with open(os.path.join(VOCAB, "merges.txt")) as f:
         lines = f.read().split("\n")
     header, merges = lines[0], [l for l in lines[1:] if l]
-    n_merges = VOCAB_SIZE - 512 - 2
+    n_merges = size - 512 - 2
     small = {tok: i for tok, i in vocab.items() if i < 512 + n_merges}
     assert len(small) == 512 + n_merges
-    small["<|startoftext|>"] = VOCAB_SIZE - 2
-    small["<|endoftext|>"] = VOCAB_SIZE - 1
+    small["<|startoftext|>"] = size - 2
+    small["<|endoftext|>"] = size - 1
     with open(os.path.join(out_dir, "vocab.json"), "w") as f:
         json.dump(small, f, ensure_ascii=False)
     with open(os.path.join(out_dir, "merges.txt"), "w") as f:

@@ -151,6 +151,9 @@ from diffusers import (DDIMInverseScheduler, DDIMScheduler, DDPMScheduler, DPMSo
 from diffusers.utils.pil_utils import numpy_to_pil
 from transformers import CLIPTextConfig, CLIPTextModelWithProjection, CLIPVisionConfig, CLIPVisionModelWithProjection
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_clip_fixtures import reduced_vocab  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Fixtures", "diffusion")
 CONFIGS = os.path.join(ROOT, "bench", "configs", "kandinsky-2-2")
@@ -647,30 +650,16 @@ def invert_reference(ref, meta, unet, movq, cfg, gen, D):
 
 
 TEXT_VOCAB, TEXT_POSITIONS = 1000, 16   # the real CLIP BPE cut to 1000 ids (write_tokenizer)
-VOCAB = os.path.join(ROOT, "..", "shared", "clip-vocab")
 
 
 def write_tokenizer(root):
-    """prior/tokenizer/: the real CLIP BPE files cut to TEXT_VOCAB ids, as make_clip_fixtures.py cuts
-    them (ids 0..511 the byte alphabet, 512+i merge i, the special tokens last), so that captions
+    """prior/tokenizer/: the real CLIP BPE files cut to TEXT_VOCAB ids, by make_clip_fixtures.py's
+    reduced_vocab (ids 0..511 the byte alphabet, 512+i merge i, the special tokens last), so that captions
     tokenize as the real tokenizer would until they need a merge beyond the first 486."""
     out = os.path.join(root, "prior", "tokenizer")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
-    with open(os.path.join(VOCAB, "vocab.json")) as f:
-        vocab = json.load(f)
-    with open(os.path.join(VOCAB, "merges.txt")) as f:
-        lines = f.read().split("\n")
-    header, merges = lines[0], [l for l in lines[1:] if l]
-    n_merges = TEXT_VOCAB - 512 - 2
-    small = {tok: i for tok, i in vocab.items() if i < 512 + n_merges}
-    assert len(small) == 512 + n_merges
-    small["<|startoftext|>"] = TEXT_VOCAB - 2
-    small["<|endoftext|>"] = TEXT_VOCAB - 1
-    with open(os.path.join(out, "vocab.json"), "w") as f:
-        json.dump(small, f, ensure_ascii=False)
-    with open(os.path.join(out, "merges.txt"), "w") as f:
-        f.write(header + "\n" + "\n".join(merges[:n_merges]) + "\n")
+    reduced_vocab(out, TEXT_VOCAB)
     special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
                "unk_token": "<|endoftext|>"}
     write_json(os.path.join(out, "special_tokens_map.json"), special)
