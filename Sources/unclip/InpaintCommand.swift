@@ -232,13 +232,8 @@ struct Inpaint: ParsableCommand {
     /// The `n` candidates closest to `target` when steering, else all of them in order.
     private func pick(_ made: [(Image, UInt64)], target: [Float], steer: ImageEmbedder?) throws -> [(image: Image, seed: UInt64, score: Float)] {
         guard let steer else { return made.map { ($0.0, $0.1, Float.nan) } }
-        let picked = try SteeredDecoder(embedder: steer).select(candidates: made.map(\.0), target: target, keep: n, minDistance: nil)
-        var used = Set<Int>()
-        return picked.map { p in
-            let k = made.indices.first { !used.contains($0) && made[$0].0 == p.image }!
-            used.insert(k)
-            return (p.image, made[k].1, p.score)
-        }
+        return try SteeredDecoder(embedder: steer).selectIndices(candidates: made.map(\.0), target: target, keep: n, minDistance: nil)
+            .map { (made[$0.index].0, made[$0.index].1, $0.score) }
     }
 }
 

@@ -19,9 +19,15 @@ public final class SteeredDecoder {
     /// case the best remaining ones fill the gap. Unsteered: the first
     /// `keep`, in order, with score NaN.
     public func select(candidates: [Image], target: [Float], keep: Int, minDistance: Float?) throws -> [(image: Image, score: Float)] {
+        try selectIndices(candidates: candidates, target: target, keep: keep, minDistance: minDistance).map { (candidates[$0.index], $0.score) }
+    }
+
+    /// `select`, as indices into `candidates`: callers that keep more than
+    /// the image per candidate (its seed, its latent) look it up by index.
+    public func selectIndices(candidates: [Image], target: [Float], keep: Int, minDistance: Float?) throws -> [(index: Int, score: Float)] {
         guard keep >= 1 else { throw UnclipError.usage("must keep at least one candidate") }
         guard let embedder else {
-            return candidates.prefix(keep).map { ($0, Float.nan) }
+            return candidates.indices.prefix(keep).map { ($0, Float.nan) }
         }
         guard !candidates.isEmpty else { return [] }
         let embeddings = try embedder.embed(images: candidates)  // [K][D]
@@ -39,6 +45,6 @@ public final class SteeredDecoder {
             chosen.append(i)
         }
         for i in order where chosen.count < keep && !chosen.contains(i) { chosen.append(i) }
-        return chosen.map { (candidates[$0], scores[$0]) }
+        return chosen.map { ($0, scores[$0]) }
     }
 }

@@ -93,17 +93,11 @@ public enum Variation {
         }
         progress?.finish()
         let decoder = SteeredDecoder(embedder: embedder)
-        let picked = try decoder.select(candidates: candidates.map(\.image), target: target, keep: count,
-                                        minDistance: options.minDistance > 0 ? options.minDistance : nil)
-        var outputs: [Candidate] = []
-        var used = Set<Int>()
-        for p in picked {
-            // Identical candidates are possible (strength 0); take each index once.
-            let k = candidates.indices.first { !used.contains($0) && candidates[$0].image == p.image }!
-            used.insert(k)
-            candidates[k].score = p.score
-            outputs.append(candidates[k])
-        }
+        let picked = try decoder.selectIndices(candidates: candidates.map(\.image), target: target, keep: count,
+                                               minDistance: options.minDistance > 0 ? options.minDistance : nil)
+        for p in picked { candidates[p.index].score = p.score }
+        let outputs = picked.map { candidates[$0.index] }
+        let used = Set(picked.map(\.index))
         if let embedder, options.scoreRejected {
             let rest = candidates.indices.filter { !used.contains($0) }
             if !rest.isEmpty {
