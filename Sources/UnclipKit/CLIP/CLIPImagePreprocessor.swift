@@ -92,6 +92,23 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
         self.init(size: size, cropSize: crop, mean: mean, std: std)
     }
 
+    /// The model input for a batch: [N, 3, cropSize, cropSize]. Resizing is
+    /// single-threaded per image; images are independent, so they are spread
+    /// over the threads the GEMMs will use next.
+    public func pixels(_ images: [Image]) -> [Float] {
+        let per = 3 * cropSize * cropSize
+        var out = [Float](repeating: 0, count: images.count * per)
+        out.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            Parallel.rows(images.count, minRows: 1) { range in
+                for i in range {
+                    pixels(images[i]).withUnsafeBufferPointer { (base + i * per).update(from: $0.baseAddress!, count: per) }
+                }
+            }
+        }
+        return out
+    }
+
     /// The model input for one image: [3, cropSize, cropSize], channel-major.
     public func pixels(_ image: Image) -> [Float] {
         let rgb = Self.rgbOverWhite(image)

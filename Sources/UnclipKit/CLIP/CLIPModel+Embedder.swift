@@ -13,19 +13,7 @@ extension CLIPModel: ImageEmbedder, TextEmbedder {
         guard pre.cropSize == inputResolution else {
             throw UnclipError.model("\(directory.path): preprocessor_config.json crops to \(pre.cropSize) pixels but the model reads \(inputResolution)")
         }
-        let per = vision.inputCount
-        var pixels = [Float](repeating: 0, count: images.count * per)   // [N, 3, S, S]
-        // Resizing is single-threaded per image; images are independent, so
-        // they are spread over the threads the GEMMs will use next.
-        pixels.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            Parallel.rows(images.count, minRows: 1) { range in
-                for i in range {
-                    let p = pre.pixels(images[i])
-                    p.withUnsafeBufferPointer { (base + i * per).update(from: $0.baseAddress!, count: per) }
-                }
-            }
-        }
+        let pixels = pre.pixels(images)   // [N, 3, S, S]
         return try embedKeepingNorms(pixels: pixels, count: images.count).map { ($0.vector, $0.norm) }
     }
 

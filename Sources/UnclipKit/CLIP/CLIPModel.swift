@@ -112,7 +112,11 @@ public final class CLIPModel: @unchecked Sendable {
     }
 
     static func normalisedKeepingNorm(_ y: Tensor, row: Int) throws -> (vector: [Float], norm: Float) {
-        let v = Array(UnsafeBufferPointer(start: y.row(row), count: y.cols))
+        try normalisedKeepingNorm(Array(UnsafeBufferPointer(start: y.row(row), count: y.cols)))
+    }
+
+    /// `v` at unit length, and its length before.
+    static func normalisedKeepingNorm(_ v: [Float]) throws -> (vector: [Float], norm: Float) {
         let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
         guard norm.isFinite, norm > 0 else { throw UnclipError.model("the model produced a zero or non-finite embedding") }
         return (v.map { Float(Double($0) / norm) }, Float(norm))
