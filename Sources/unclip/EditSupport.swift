@@ -218,6 +218,18 @@ struct DiffusionOptions: ParsableArguments {
     static func record(_ s: DiffusionSettings) -> [String: String] {
         ["scheduler": s.scheduler.rawValue, "steps": String(s.steps), "guidance": String(s.guidance)]
     }
+
+    /// An edit's frame as an `--embedding-only` record: its vector at its raw
+    /// length, its x_T and the sampler settings, so that `unclip decode`
+    /// makes exactly the frame's image.
+    static func record(_ f: KandinskyPipeline.EditFrame, editing base: EmbeddingFile, exemplar: Image?, edit: String,
+                       settings: DiffusionSettings) -> EmbeddingFile {
+        var r = EmbeddingEdit.record(editing: base, vector: f.target, exemplar: exemplar, edit: edit,
+                                     provenance: record(settings).merging(["command": commandLineText]) { $1 })
+        r.norm = f.norm
+        r.latent = f.latent
+        return r
+    }
 }
 
 /// `--steps`: denoising steps of the diffusion decoder (textdiff, whose

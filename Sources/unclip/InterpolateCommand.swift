@@ -131,13 +131,9 @@ struct Interpolate: ParsableCommand {
         func describe(_ t: Double) -> String { String(format: "interpolate θ=%.4f from %@ to %@", t, names.0, names.1) }
         if embeddingOnly {
             // Each frame's vector at its interpolated raw length, with its x_T.
-            let records = frames.map { f -> EmbeddingFile in
-                var r = EmbeddingEdit.record(editing: f.theta < 0.5 ? a : b, vector: f.target,
-                                             exemplar: f.theta < 0.5 ? exemplars.0 : exemplars.1, edit: describe(f.theta),
-                                             provenance: DiffusionOptions.record(settings).merging(["command": commandLineText]) { $1 })
-                r.norm = f.norm
-                r.latent = f.latent
-                return r
+            let records = frames.map { f in
+                DiffusionOptions.record(f, editing: f.theta < 0.5 ? a : b, exemplar: f.theta < 0.5 ? exemplars.0 : exemplars.1,
+                                        edit: describe(f.theta), settings: settings)
             }
             try EditOutput.writeEmbeddings(records, output: decoding.output)
             return

@@ -93,12 +93,8 @@ struct Textdiff: ParsableCommand {
                 let frames = try pipeline.textDiff(source, name: name, exemplar: exemplar, direction: direction, thetas: thetas,
                                                    settings: settings, seed: decoding.seed, render: !embeddingOnly, progress: progress)
                 if embeddingOnly {
-                    let records = frames.map { f -> EmbeddingFile in
-                        var r = EmbeddingEdit.record(editing: source, vector: f.target, exemplar: exemplar, edit: describe(f.theta),
-                                                     provenance: DiffusionOptions.record(settings).merging(["command": commandLineText]) { $1 })
-                        r.norm = f.norm
-                        r.latent = f.latent
-                        return r
+                    let records = frames.map { f in
+                        DiffusionOptions.record(f, editing: source, exemplar: exemplar, edit: describe(f.theta), settings: settings)
                     }
                     try EditOutput.writeEmbeddings(records, output: decoding.output)
                     return

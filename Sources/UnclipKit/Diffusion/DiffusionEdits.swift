@@ -11,11 +11,9 @@ extension KandinskyPipeline {
     public func invert(_ image: Image, embed: [Float], width: Int, height: Int, steps: Int,
                        progress: ((Int, Int) -> Void)? = nil) throws -> EmbeddingFile.Latent {
         let dec = try decoder()
-        let f = dec.movq.config.scaleFactor
         let (h, w) = dec.latentSize(height: height, width: width)
-        let px = PillowResample.bicubic(image.rgb(), width: w * f, height: h * f)
-        let x0 = dec.encode(pixels: px.pixels, height: h * f, width: w * f)
-        let xT = try dec.invert(latents: x0.latents, height: h, width: w, embed: embed, steps: steps, progress: progress)
+        let x0 = dec.encode(image, latentHeight: h, latentWidth: w)
+        let xT = try dec.invert(latents: x0, height: h, width: w, embed: embed, steps: steps, progress: progress)
         return EmbeddingFile.Latent(shape: [dec.latentChannels, h, w], values: xT)
     }
 

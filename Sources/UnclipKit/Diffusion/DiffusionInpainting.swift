@@ -24,11 +24,7 @@ extension KandinskyPipeline {
 
     /// Standard normal x_T for the inpainting decoder at `width` × `height` pixels.
     public func inpaintingLatent(seed: UInt64, width: Int, height: Int) throws -> EmbeddingFile.Latent {
-        let dec = try inpaintDecoder()
-        let (h, w) = dec.latentSize(height: height, width: width)
-        var g = SplitMix64(seed: seed, stream: 0x78_54)   // as `initialLatent`
-        let n = dec.latentChannels * h * w
-        return EmbeddingFile.Latent(shape: [dec.latentChannels, h, w], values: (0..<n).map { _ in g.gaussian() })
+        Self.initialLatent(for: try inpaintDecoder(), seed: seed, width: width, height: height)
     }
 
     /// Fills the masked pixels of `image` (mask: 1 regenerates, soft values

@@ -116,7 +116,10 @@ extension KandinskyPipeline {
 
     /// Standard normal x_T for an output of `width` × `height`, from `seed`.
     public func initialLatent(seed: UInt64, width: Int, height: Int) throws -> EmbeddingFile.Latent {
-        let dec = try decoder()
+        Self.initialLatent(for: try decoder(), seed: seed, width: width, height: height)
+    }
+
+    static func initialLatent(for dec: KandinskyDecoder, seed: UInt64, width: Int, height: Int) -> EmbeddingFile.Latent {
         let (h, w) = dec.latentSize(height: height, width: width)
         var g = SplitMix64(seed: seed, stream: 0x78_54)   // "xT"
         let n = dec.latentChannels * h * w
@@ -148,9 +151,7 @@ extension KandinskyPipeline {
         let negative = try negativeEmbedding()
         let z: [Float]
         if let image, strength < 1 {
-            let px = PillowResample.bicubic(image.rgb(), width: w * f, height: h * f)
-            let x0 = dec.encode(pixels: px.pixels, height: h * f, width: w * f)
-            z = try dec.imageToImage(imageLatents: x0.latents, noise: latent.values, strength: strength, height: h, width: w,
+            z = try dec.imageToImage(imageLatents: dec.encode(image, latentHeight: h, latentWidth: w), noise: latent.values, strength: strength, height: h, width: w,
                                      embed: embed, negative: negative, steps: settings.steps, guidance: settings.guidance,
                                      scheduler: scheduler, stepNoise: Self.stepNoise(seed: seed), progress: progress)
         } else {
@@ -169,6 +170,13 @@ extension KandinskyPipeline {
 }
 
 extension KandinskyDecoder {
+    /// A photo's MoVQ latents [C, h, w], the photo resized to the latent's pixel size first.
+    func encode(_ image: Image, latentHeight h: Int, latentWidth w: Int) -> [Float] {
+        let f = movq.config.scaleFactor
+        let px = PillowResample.bicubic(image.rgb(), width: w * f, height: h * f)
+        return encode(pixels: px.pixels, height: h * f, width: w * f).latents
+    }
+
     /// Output sides must be multiples of this (f², 64 for the real MoVQ),
     /// so the pipelines' rounding (`latentSize`) keeps the requested size.
     public var sizeMultiple: Int { movq.config.scaleFactor * movq.config.scaleFactor }
@@ -214,16 +222,13 @@ extension KandinskyPipeline {
             candidates.append(VariationSample(image: im, score: .nan, seed: s, latent: latent))
         }
         progress?.finish()
-        let picked = try SteeredDecoder(embedder: steer ? self : nil)
-            .select(candidates: candidates.map(\.image), target: record.embedding, keep: count,
-                    minDistance: minDistance > 0 ? minDistance : nil)
-        var used = Set<Int>()
-        return picked.map { p in
-            let k = candidates.indices.first { !used.contains($0) && candidates[$0].image == p.image }!
-            used.insert(k)
-            var c = candidates[k]
-            c.score = p.score
-            return c
-        }
+        return try SteeredDecoder(embedder: steer ? self : nil)
+            .selectIndices(candidates: candidates.map(\.image), target: record.embedding, keep: count,
+                           minDistance: minDistance > 0 ? minDistance : nil)
+            .map { p in
+                var c = candidates[p.index]
+                c.score = p.score
+                return c
+            }
     }
 }

@@ -141,19 +141,8 @@ public final class KandinskyPipeline: ImageEmbedder, TextEmbedder, @unchecked Se
 
     public func embedKeepingNorms(images: [Image]) throws -> [(vector: [Float], norm: Float?)] {
         let enc = try requireImageEncoder()
-        let pre = try preprocessor()
-        let per = enc.vision.inputCount
-        var pixels = [Float](repeating: 0, count: images.count * per)   // [N, 3, S, S]
-        pixels.withUnsafeMutableBufferPointer { out in
-            let base = out.baseAddress!
-            Parallel.rows(images.count, minRows: 1) { range in
-                for i in range {
-                    let p = pre.pixels(images[i])
-                    p.withUnsafeBufferPointer { (base + i * per).update(from: $0.baseAddress!, count: per) }
-                }
-            }
-        }
-        return try enc.embed(pixels: pixels, count: images.count).map { try Self.unit($0) }
+        let pixels = try preprocessor().pixels(images)   // [N, 3, S, S]
+        return try enc.embed(pixels: pixels, count: images.count).map { try CLIPModel.normalisedKeepingNorm($0) }
     }
 
     public func embed(texts: [String]) throws -> [[Float]] {
@@ -162,13 +151,7 @@ public final class KandinskyPipeline: ImageEmbedder, TextEmbedder, @unchecked Se
 
     public func embedKeepingNorms(texts: [String]) throws -> [(vector: [Float], norm: Float?)] {
         let tok = try tokenizer()
-        return try textEncoder().embed(tokenIDs: texts.map { tok.encode($0) }).map { try Self.unit($0) }
-    }
-
-    static func unit(_ v: [Float]) throws -> (vector: [Float], norm: Float?) {
-        let norm = v.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
-        guard norm.isFinite, norm > 0 else { throw UnclipError.model("the model produced a zero or non-finite embedding") }
-        return (v.map { Float(Double($0) / norm) }, Float(norm))
+        return try textEncoder().embed(tokenIDs: texts.map { tok.encode($0) }).map { try CLIPModel.normalisedKeepingNorm($0) }
     }
 
     /// Whether `record` was made by this pipeline's CLIP, the only one its
