@@ -14,11 +14,15 @@ bench/configs/kandinsky-2-2/ (see REAL_* below for where each came from).
 Writes, for X in {a, b}, under Fixtures/diffusion/tiny-X/ (the hub layout of
 kandinsky-community/kandinsky-2-2-{prior,decoder,decoder-inpaint}):
     prior/image_encoder/{config.json, model.safetensors}   CLIPVisionModelWithProjection, F32
-    prior/text_encoder/{config.json, model.safetensors}    CLIPTextModelWithProjection, F32 (vocabulary 1000, 16 positions)
+    prior/text_encoder/{config.json, model.safetensors}    CLIPTextModelWithProjection, F32 (vocabulary 1000, 16 positions,
+                                                           as wide as the image embedding, as the real one is)
+    prior/prior/config.json + weights                      PriorTransformer (REAL_PRIOR shrunk; tiny-b also with
+                                                           norm_in and embedding_proj_norm), every tensor random
+    prior/scheduler/scheduler_config.json                  REAL_PRIOR_SCHEDULER
     prior/tokenizer/{vocab.json, merges.txt, tokenizer_config.json, special_tokens_map.json}
                                                            the real CLIP BPE cut to 1000 ids (write_tokenizer)
     prior/image_processor/preprocessor_config.json         the real file's (legacy) format, sizes shrunk
-    prior/model_index.json                                 KandinskyV22PriorPipeline's, without prior/ and scheduler/
+    prior/model_index.json                                 KandinskyV22PriorPipeline's
     decoder/model_index.json
     decoder/unet/config.json + weights                     UNet2DConditionModel, in_channels 4
     decoder/movq/config.json + weights                     VQModel (MoVQ), norm_type "spatial"
@@ -87,6 +91,8 @@ image size, h x w a latent size; "{t}" a timestep, "{i}" a step index.
     encode/image_embeds [1,D]               prior/image_encoder on them (unnormalised)
     encode/input_ids.{i} I64, encode/text_embeds.{i} [1,D]   captions (metadata "encode/captions") through
                                             prior/tokenizer (truncated to 16) and prior/text_encoder
+    prior_forward/..., pipe_prior*/..., prior_sched/..., pipe_t2i/...: see prior_reference and
+                                            prior_pipeline_reference
 
 Fixtures/diffusion/pickle/ (for the .bin loader and its refusal tests; never unpickle the evil ones):
     unet.bin          torch.save(tiny-a decoder UNet state_dict()), default zip format (archive dir "unet/"); the
@@ -250,6 +256,26 @@ def image_processor_config(size):
 
 
 REAL_IMAGE_PROCESSOR = image_processor_config(224)
+# REAL_PRIOR: kandinsky-2-2-prior prior/config.json. Not reachable here; the
+#   values are those the prior issue quotes (20 layers, 32 heads x 64, 1280
+#   wide, 77 text tokens + 4), the other keys PriorTransformer's defaults as
+#   the Kandinsky conversion sets them (encoder_hid_proj "linear", added_emb
+#   "prd", no input norms).
+REAL_PRIOR = {
+    "_class_name": "PriorTransformer", "_diffusers_version": "0.17.0.dev0", "added_emb_type": "prd",
+    "additional_embeddings": 4, "attention_head_dim": 64, "clip_embed_dim": None, "dropout": 0.0,
+    "embedding_dim": 1280, "embedding_proj_dim": None, "embedding_proj_norm_type": None,
+    "encoder_hid_proj_type": "linear", "norm_in_type": None, "num_attention_heads": 32, "num_embeddings": 77,
+    "num_layers": 20, "time_embed_act_fn": "silu", "time_embed_dim": None,
+}
+# REAL_PRIOR_SCHEDULER: the unCLIP prior's UnCLIPScheduler config as diffusers'
+#   community README prints it for kakaobrain/karlo (sample prediction, clip
+#   to +-5, fixed_small_log), which the Kandinsky prior repository reuses.
+REAL_PRIOR_SCHEDULER = {
+    "_class_name": "UnCLIPScheduler", "_diffusers_version": "0.17.0.dev0", "clip_sample": True,
+    "clip_sample_range": 5.0, "num_train_timesteps": 1000, "prediction_type": "sample",
+    "variance_type": "fixed_small_log",
+}
 
 # ---------------------------------------------------------------------------
 # The two tiny pipelines. Everything not listed is the real config's value.
@@ -266,7 +292,8 @@ SPECS = [
                    up_block_types=["AttnUpDecoderBlock2D", "UpDecoderBlock2D"]),
          clip=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                    image_size=32, patch_size=8),
-         text=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4),
+         text=dict(hidden_size=24, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4),
+         prior=dict(num_attention_heads=2, attention_head_dim=8, num_layers=2),
          unet_dtype=torch.float32, movq_dtype=torch.float32, decode_latent=(6, 10)),
     dict(name="tiny-b", seed=2201,
          unet=dict(block_out_channels=[8, 12, 16], layers_per_block=2, attention_head_dim=4, norm_num_groups=2,
@@ -281,7 +308,9 @@ SPECS = [
                    up_block_types=["AttnUpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]),
          clip=dict(hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3,
                    image_size=28, patch_size=7),
-         text=dict(hidden_size=24, intermediate_size=40, num_hidden_layers=3, num_attention_heads=3),
+         text=dict(hidden_size=20, intermediate_size=40, num_hidden_layers=3, num_attention_heads=4),
+         prior=dict(num_attention_heads=3, attention_head_dim=4, num_layers=3, norm_in_type="layer",
+                    embedding_proj_norm_type="layer"),
          unet_dtype=torch.float16, movq_dtype=torch.bfloat16, decode_latent=(4, 6)),
 ]
 HEIGHT, WIDTH = 32, 48          # pipeline image size (pixels), non-square
@@ -313,6 +342,8 @@ def write_real_configs():
     write_text(os.path.join(CONFIGS, "scheduler-inpaint.json"), REAL_SCHEDULER_INPAINT_TEXT)
     write_json(os.path.join(CONFIGS, "image_encoder.json"), REAL_IMAGE_ENCODER)
     write_json(os.path.join(CONFIGS, "image_processor.json"), REAL_IMAGE_PROCESSOR)
+    write_json(os.path.join(CONFIGS, "prior.json"), REAL_PRIOR)
+    write_json(os.path.join(CONFIGS, "prior-scheduler.json"), REAL_PRIOR_SCHEDULER)
 
 
 def movq_adjust(name, v, r):
@@ -419,21 +450,24 @@ class Capture:
 
 
 class NoiseRecorder:
-    """Records what DDPMScheduler.step's randn_tensor returns."""
+    """Records what a scheduler module's randn_tensor returns (DDPMScheduler.step's by default)."""
+
+    def __init__(self, module=ddpm_module):
+        self.module = module
 
     def __enter__(self):
-        self.noises, self.orig = [], ddpm_module.randn_tensor
+        self.noises, self.orig = [], self.module.randn_tensor
 
         def wrapped(*args, **kwargs):
             x = self.orig(*args, **kwargs)
             self.noises.append(f32(x))
             return x
 
-        ddpm_module.randn_tensor = wrapped
+        self.module.randn_tensor = wrapped
         return self
 
     def __exit__(self, *exc):
-        ddpm_module.randn_tensor = self.orig
+        self.module.randn_tensor = self.orig
 
 
 # ---------------------------------------------------------------------------
@@ -475,11 +509,11 @@ def build_models(spec, root):
     clip.save_pretrained(os.path.join(prior, "image_encoder"))
     write_json(os.path.join(prior, "image_processor", "preprocessor_config.json"),
                image_processor_config(spec["clip"]["image_size"]))
-    # The prior repository's index, less the prior itself (not made here).
     write_json(os.path.join(prior, "model_index.json"), {
         "_class_name": "KandinskyV22PriorPipeline", "_diffusers_version": diffusers.__version__,
         "image_encoder": ["transformers", "CLIPVisionModelWithProjection"],
-        "image_processor": ["transformers", "CLIPImageProcessor"],
+        "image_processor": ["transformers", "CLIPImageProcessor"], "prior": ["diffusers", "PriorTransformer"],
+        "scheduler": ["diffusers", "UnCLIPScheduler"],
         "text_encoder": ["transformers", "CLIPTextModelWithProjection"], "tokenizer": ["transformers", "CLIPTokenizer"]})
 
     # Reload everything from disk, widened to F32: the references use exactly the stored weights.
@@ -863,6 +897,118 @@ def img2img_reference(ref, meta, unet, movq, clip, dec_cfg, D, seed):
         ref[f"pipe_img2img/{s}/noise"] = drawn[0]
 
 
+PRIOR_TIMESTEPS = [999, 500, 0]
+PRIOR_CAPTIONS = {"pipe_prior": ("a photo of a cat", GUIDANCE),
+                  # longer than TEXT_POSITIONS tokens: the pipeline truncates it
+                  "pipe_prior_long": ("a red barn in a snowy field under a grey winter sky, with crows on the "
+                                      "fence and smoke rising from the farmhouse chimney", GUIDANCE),
+                  "pipe_prior_empty": ("", 1.0)}        # the empty caption, without guidance
+
+
+def prior_adjust(name, v, r):
+    """clip_std scales every output component: positive, as a real one is."""
+    return 0.2 + 0.3 * r.abs() if name == "clip_std" else v
+
+
+def prior_reference(ref, meta, root, spec, D):
+    """prior/prior/ (PriorTransformer, embedding_dim D = the text encoder's width, num_embeddings
+    TEXT_POSITIONS) and prior/scheduler/ (REAL_PRIOR_SCHEDULER verbatim), with one direct forward:
+        prior_forward/hidden_states [2,D]  proj_embedding [2,D]  encoder_hidden_states [2,16,D]
+        prior_forward/attention_mask I64 [2,16] (prefixes of 16 and 5 tokens)
+        prior_forward/out.{t} [2,D] for t in PRIOR_TIMESTEPS (predicted_image_embedding, before
+        post_process_latents)
+    Its own generator (seed + 3000), so every earlier reference is unchanged."""
+    from diffusers import PriorTransformer
+    gen = torch.Generator().manual_seed(spec["seed"] + 3000)
+    cfg = tiny_config(REAL_PRIOR, dict(spec["prior"], embedding_dim=D, num_embeddings=TEXT_POSITIONS))
+    prior = PriorTransformer.from_config(cfg).eval()
+    randomise(prior, gen, adjust=prior_adjust)
+    round_to(prior, spec["unet_dtype"])
+    path = os.path.join(root, "prior", "prior")
+    shutil.rmtree(path, ignore_errors=True)
+    variant = "fp16" if spec["unet_dtype"] == torch.float16 else None
+    prior.to(spec["unet_dtype"]).save_pretrained(path, variant=variant)
+    write_json(os.path.join(root, "prior", "scheduler", "scheduler_config.json"), REAL_PRIOR_SCHEDULER)
+    prior = PriorTransformer.from_pretrained(path, variant=variant, torch_dtype=torch.float32).eval()
+    L = TEXT_POSITIONS
+    x = torch.randn((2, D), generator=gen)
+    proj = torch.randn((2, D), generator=gen)
+    states = torch.randn((2, L, D), generator=gen)
+    mask = torch.zeros((2, L), dtype=torch.int64)
+    mask[0, :], mask[1, :5] = 1, 1
+    ref["prior_forward/hidden_states"], ref["prior_forward/proj_embedding"] = f32(x), f32(proj)
+    ref["prior_forward/encoder_hidden_states"], ref["prior_forward/attention_mask"] = f32(states), mask
+    for t in PRIOR_TIMESTEPS:
+        out = prior(x, timestep=t, proj_embedding=proj, encoder_hidden_states=states,
+                    attention_mask=mask.bool()).predicted_image_embedding
+        ref[f"prior_forward/out.{t}"] = f32(out)
+    meta["prior_forward/timesteps"] = json.dumps(PRIOR_TIMESTEPS)
+    print(f"{spec['name']}: prior params {n_params(prior)}, stored {unet_dtype_name(path)}")
+    return prior
+
+
+def prior_pipeline_reference(ref, meta, root, prior, unet, movq, clip, dec_cfg, seed):
+    """KandinskyV22PriorPipeline from the pipeline folder's prior/ (as `encode --text --prior` reads it),
+    STEPS steps, initial latents injected, for each caption of PRIOR_CAPTIONS under its prefix P:
+        P/latents [1,D] (x_T)  P/input_ids I64 [1,16] and P/uncond_input_ids (padded, as the pipeline
+        tokenizes)  P/timesteps I64 [STEPS]  P/guidance_scale [1]
+        P/sample.{i}, P/model_output.{i} (guided), P/noise.{i} (what UnCLIPScheduler.step drew; none
+        at t = 0), P/latents.{i} (its prev_sample)
+        P/image_embeds [1,D] (post_process_latents), P/negative_image_embeds [1,D] (get_zero_embed)
+    prior_sched/timesteps.n25 I64 [25]: UnCLIPScheduler.set_timesteps(25).
+    pipe_t2i/...: pipe_prior's image_embeds through KandinskyV22Pipeline (DDIM, STEPS steps, guidance
+    GUIDANCE, latents injected) as run_pipeline records it; the text-to-image end to end."""
+    import diffusers.schedulers.scheduling_unclip as unclip_module
+    from diffusers import KandinskyV22PriorPipeline, UnCLIPScheduler
+    gen = torch.Generator().manual_seed(seed + 4000)
+    pipe = KandinskyV22PriorPipeline.from_pretrained(os.path.join(root, "prior"), prior=prior,
+                                                     torch_dtype=torch.float32)
+    pipe.set_progress_bar_config(disable=True)
+    D = prior.config.embedding_dim
+    sched = UnCLIPScheduler.from_pretrained(os.path.join(root, "prior", "scheduler"))
+    sched.set_timesteps(25)
+    ref["prior_sched/timesteps.n25"] = sched.timesteps.to(torch.int64).clone()
+    for k, (prefix, (caption, guidance)) in enumerate(PRIOR_CAPTIONS.items()):
+        latents = torch.randn((1, D), generator=gen)
+        tok = pipe.tokenizer
+        for key, text in (("input_ids", caption), ("uncond_input_ids", "")):
+            ref[f"{prefix}/{key}"] = tok(text, padding="max_length", max_length=tok.model_max_length,
+                                         truncation=True, return_tensors="pt").input_ids.to(torch.int64)
+        steps, orig_step = [], pipe.scheduler.step
+
+        def recording_step(model_output, timestep, sample, **kw):
+            out = orig_step(model_output, timestep, sample, **kw)
+            steps.append((f32(sample), f32(model_output), f32(out.prev_sample)))
+            return out
+        pipe.scheduler.step = recording_step
+        try:
+            with NoiseRecorder(unclip_module) as rec:
+                out = pipe(caption, num_inference_steps=STEPS, guidance_scale=guidance, latents=latents.clone(),
+                           generator=torch.Generator().manual_seed(500 + k))
+        finally:
+            del pipe.scheduler.step
+        assert len(steps) == STEPS and len(rec.noises) == STEPS - 1
+        ref[f"{prefix}/latents"] = f32(latents)
+        ref[f"{prefix}/timesteps"] = pipe.scheduler.timesteps.to(torch.int64).clone()
+        ref[f"{prefix}/guidance_scale"] = torch.tensor([guidance], dtype=torch.float32)
+        for i, (s, m, p) in enumerate(steps):
+            ref[f"{prefix}/sample.{i}"], ref[f"{prefix}/model_output.{i}"], ref[f"{prefix}/latents.{i}"] = s, m, p
+        for i, n in enumerate(rec.noises):
+            ref[f"{prefix}/noise.{i}"] = n
+        ref[f"{prefix}/image_embeds"] = f32(out.image_embeds)
+        ref[f"{prefix}/negative_image_embeds"] = f32(out.negative_image_embeds)
+        meta[f"{prefix}/caption"] = caption
+        meta[f"{prefix}/guidance_scale"] = str(guidance)
+    # Text to image: the prior's embedding through the decoder pipeline.
+    sf = 2 ** (len(movq.config.block_out_channels) - 1)
+    lat = torch.randn((1, 4, HEIGHT // sf, WIDTH // sf), generator=gen)
+    ref["pipe_t2i/latents"] = f32(lat)
+    dec = KandinskyV22Pipeline(unet=unet, scheduler=scheduler_makers(dec_cfg)["ddim"](), movq=movq)
+    kwargs = dict(image_embeds=ref["pipe_prior/image_embeds"], negative_image_embeds=ref["pipe_prior/negative_image_embeds"],
+                  height=HEIGHT, width=WIDTH, num_inference_steps=STEPS, guidance_scale=GUIDANCE, latents=lat.clone())
+    run_pipeline(dec, "pipe_t2i", ref, meta, 600, kwargs, {})
+
+
 def build(spec):
     name = spec["name"]
     root = os.path.join(OUT, name)
@@ -889,6 +1035,8 @@ def build(spec):
     clamp = {}
     pipeline_reference(ref, meta, name, unet, inpaint, movq, clip, dec_cfg, inp_cfg, gen, D, clamp)
     img2img_reference(ref, meta, unet, movq, clip, dec_cfg, D, spec["seed"])
+    prior = prior_reference(ref, meta, root, spec, D)
+    prior_pipeline_reference(ref, meta, root, prior, unet, movq, clip, dec_cfg, spec["seed"])
 
     meta.update({
         "unet/timesteps": json.dumps(UNET_TIMESTEPS),
@@ -896,6 +1044,7 @@ def build(spec):
         "config/inpaint_unet": read_json_compact(os.path.join(root, "decoder-inpaint", "unet", "config.json")),
         "config/movq": read_json_compact(os.path.join(root, "decoder", "movq", "config.json")),
         "config/image_encoder": read_json_compact(os.path.join(root, "prior", "image_encoder", "config.json")),
+        "config/prior": read_json_compact(os.path.join(root, "prior", "prior", "config.json")),
         "weights": json.dumps({"unet": str(spec["unet_dtype"]), "movq": str(spec["movq_dtype"]),
                                "image_encoder": "torch.float32"}),
         "clamped_fraction": json.dumps(clamp, sort_keys=True),

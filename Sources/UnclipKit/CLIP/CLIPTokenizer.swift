@@ -93,9 +93,13 @@ public final class CLIPTokenizer: @unchecked Sendable {
     }
 
     /// Token ids for one text: BOS, the text's ids (truncated), EOS. No padding.
-    public func encode(_ text: String) -> [Int] {
+    public func encode(_ text: String) -> [Int] { encodeNoting(text).ids }
+
+    /// `encode`, and whether the text had more tokens than fit.
+    public func encodeNoting(_ text: String) -> (ids: [Int], truncated: Bool) {
         var ids = [Int]()
         let room = contextLength - 2
+        // One token past the room is enough to know the text was cut.
         outer: for segment in CLIPTokenizer.splitSpecial(text) {
             switch segment {
             case .special(let name):
@@ -103,13 +107,14 @@ public final class CLIPTokenizer: @unchecked Sendable {
             case .text(let t):
                 for word in CLIPTokenizer.preTokenize(CLIPTokenizer.normalize(t)) {
                     for id in bpe(word) { ids.append(Int(id)) }
-                    if ids.count >= room { break outer }
+                    if ids.count > room { break outer }
                 }
             }
-            if ids.count >= room { break }
+            if ids.count > room { break }
         }
-        if ids.count > room { ids.removeLast(ids.count - room) }
-        return [bosID] + ids + [eosID]
+        let truncated = ids.count > room
+        if truncated { ids.removeLast(ids.count - room) }
+        return ([bosID] + ids + [eosID], truncated)
     }
 
     // MARK: - Normalisation and pre-tokenisation

@@ -193,3 +193,15 @@ public final class CLIPWeights: @unchecked Sendable {
         LayerNorm(weight: tensor(prefix + ".weight"), bias: tensor(prefix + ".bias"), eps: eps)
     }
 }
+
+extension TransformerBlock {
+    /// transformers' CLIPEncoderLayer `prefix` (e.g. "text_model.encoder.layers.3").
+    init(clip w: CLIPWeights, prefix: String, tower: CLIPConfig.Tower, causal: Bool) {
+        self.init(norm1: w.layerNorm(prefix + ".layer_norm1", eps: tower.layerNormEps),
+                  attention: Attention(q: w.linear(prefix + ".self_attn.q_proj"), k: w.linear(prefix + ".self_attn.k_proj"),
+                                       v: w.linear(prefix + ".self_attn.v_proj"), out: w.linear(prefix + ".self_attn.out_proj"),
+                                       heads: tower.heads, causal: causal),
+                  norm2: w.layerNorm(prefix + ".layer_norm2", eps: tower.layerNormEps),
+                  fc1: w.linear(prefix + ".mlp.fc1"), fc2: w.linear(prefix + ".mlp.fc2"), activation: tower.activation)
+    }
+}

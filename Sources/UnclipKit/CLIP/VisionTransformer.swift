@@ -8,7 +8,7 @@ public final class VisionTransformer: @unchecked Sendable {
     let patchWeight: Tensor         // [D, C·P·P] (the conv kernel flattened in (c, ky, kx) order)
     let positions: Tensor           // [T, D], T = grid² + 1
     let preNorm: LayerNorm
-    let layers: [CLIPEncoderLayer]
+    let layers: [TransformerBlock]
     let postNorm: LayerNorm
     let projection: Linear          // [Pdim, D], no bias
 
@@ -22,7 +22,7 @@ public final class VisionTransformer: @unchecked Sendable {
         positions = w.tensor("vision_model.embeddings.position_embedding.weight")
         preNorm = w.layerNorm("vision_model.pre_layrnorm", eps: v.tower.layerNormEps)
         layers = (0..<v.tower.layers).map {
-            CLIPEncoderLayer(w, prefix: "vision_model.encoder.layers.\($0)", tower: v.tower, causal: false)
+            TransformerBlock(clip: w, prefix: "vision_model.encoder.layers.\($0)", tower: v.tower, causal: false)
         }
         postNorm = w.layerNorm("vision_model.post_layernorm", eps: v.tower.layerNormEps)
         projection = w.linear("visual_projection", bias: false)
@@ -69,7 +69,7 @@ public final class VisionTransformer: @unchecked Sendable {
         preNorm.forward(x.data, rows: rows, into: x.data)
 
         let lengths = [Int](repeating: t, count: batch)
-        let work = CLIPEncoderLayer.Workspace(rows: rows, width: d, mlpWidth: config.tower.intermediateSize, maxLength: t)
+        let work = TransformerBlock.Workspace(rows: rows, width: d, mlpWidth: config.tower.intermediateSize, maxLength: t)
         for layer in layers.dropLast() { layer.forward(x.data, lengths: lengths, work: work) }
         // Only the class token is pooled, so the last block runs for it alone.
         let pooled: Tensor   // [B, D]

@@ -70,7 +70,7 @@ public final class KandinskyPipeline: ImageEmbedder, TextEmbedder, @unchecked Se
         return directory.appendingPathComponent(c.folder)
     }
 
-    private func cached<T>(_ key: String, _ make: () throws -> T) throws -> T {
+    func cached<T>(_ key: String, _ make: () throws -> T) throws -> T {
         lock.lock(); defer { lock.unlock() }
         if let v = cache[key] as? T { return v }
         let v = try make()

@@ -16,7 +16,7 @@ public struct NoiseSchedule: Sendable {
     public enum Spacing: String, Sendable { case linspace, leading, trailing }
 
     /// Reads the shared keys, with `defaults` standing in for the class's own defaults where the file lacks a key.
-    init(_ c: DiffusersConfig, defaultSpacing: Spacing, defaultOffset: Int = 0) throws {
+    init(_ c: DiffusersConfig, defaultSpacing: Spacing, defaultOffset: Int = 0, defaultBetas: String = "linear") throws {
         let name = c.name
         trainSteps = try c.positiveInt("num_train_timesteps", 1000)
         let start = try c.double("beta_start", 0.0001), end = try c.double("beta_end", 0.02)
@@ -25,7 +25,7 @@ public struct NoiseSchedule: Sendable {
         try c.require("thresholding", is: false)
         let n = trainSteps
         let betas: [Float]
-        switch try c.option("beta_schedule", "linear", supported: ["linear", "scaled_linear", "squaredcos_cap_v2"]) {
+        switch try c.option("beta_schedule", defaultBetas, supported: ["linear", "scaled_linear", "squaredcos_cap_v2"]) {
         case "scaled_linear":
             betas = Self.linspace(Float(start.squareRoot()), Float(end.squareRoot()), trainSteps).map { $0 * $0 }
         case "squaredcos_cap_v2":
@@ -170,8 +170,9 @@ public enum Schedulers {
         case "DDPMScheduler": return try DDPMScheduler(config)
         case "DDIMScheduler": return try DDIMScheduler(config)
         case "DPMSolverMultistepScheduler": return try DPMSolverMultistepScheduler(config)
+        case "UnCLIPScheduler": return try UnCLIPScheduler(config)
         default:
-            throw UnclipError.model("\(config.name): scheduler \(cls) is not supported (DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler)")
+            throw UnclipError.model("\(config.name): scheduler \(cls) is not supported (DDPMScheduler, DDIMScheduler, DPMSolverMultistepScheduler, UnCLIPScheduler)")
         }
     }
 }

@@ -1,7 +1,8 @@
-/// One pre-LN transformer block as in CLIP (Radford et al. 2021, §2.4;
-/// transformers' CLIPEncoderLayer):
+/// One pre-LN transformer block (Radford et al. 2019, §2.3), shared by
+/// CLIP's towers (transformers' CLIPEncoderLayer) and the unCLIP prior
+/// (diffusers' BasicTransformerBlock without cross-attention):
 ///   x ← x + Attn(LN₁(x));  x ← x + fc₂(act(fc₁(LN₂(x)))).
-struct CLIPEncoderLayer: @unchecked Sendable {
+struct TransformerBlock: @unchecked Sendable {
     let norm1: LayerNorm
     let attention: Attention
     let norm2: LayerNorm
@@ -9,15 +10,9 @@ struct CLIPEncoderLayer: @unchecked Sendable {
     let fc2: Linear
     let activation: Activation
 
-    init(_ w: CLIPWeights, prefix: String, tower: CLIPConfig.Tower, causal: Bool) {
-        norm1 = w.layerNorm(prefix + ".layer_norm1", eps: tower.layerNormEps)
-        attention = Attention(q: w.linear(prefix + ".self_attn.q_proj"), k: w.linear(prefix + ".self_attn.k_proj"),
-                              v: w.linear(prefix + ".self_attn.v_proj"), out: w.linear(prefix + ".self_attn.out_proj"),
-                              heads: tower.heads, causal: causal)
-        norm2 = w.layerNorm(prefix + ".layer_norm2", eps: tower.layerNormEps)
-        fc1 = w.linear(prefix + ".mlp.fc1")
-        fc2 = w.linear(prefix + ".mlp.fc2")
-        activation = tower.activation
+    init(norm1: LayerNorm, attention: Attention, norm2: LayerNorm, fc1: Linear, fc2: Linear, activation: Activation) {
+        self.norm1 = norm1; self.attention = attention; self.norm2 = norm2
+        self.fc1 = fc1; self.fc2 = fc2; self.activation = activation
     }
 
     /// Buffers for one batch, shared by all layers of a tower.
