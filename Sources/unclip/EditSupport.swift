@@ -242,3 +242,26 @@ struct StepsOption: ParsableArguments {
         if let steps { guard (1...1000).contains(steps) else { throw ValidationError("--steps must be between 1 and 1000") } }
     }
 }
+
+/// The prior's sampling options, shared by `encode --prior`, `generate` and `inpaint --prompt`.
+struct PriorOptions: ParsableArguments {
+    @Option(help: "Denoising steps of the prior (default 25).")
+    var priorSteps: Int?
+
+    @Option(help: "Classifier-free guidance scale of the prior (default 4).")
+    var priorGuidance: Float?
+
+    func validate() throws {
+        if let priorSteps { guard (2...1000).contains(priorSteps) else { throw ValidationError("--prior-steps must be between 2 and 1000") } }
+        if let priorGuidance { guard priorGuidance.isFinite && (0...100).contains(priorGuidance) else { throw ValidationError("--prior-guidance must be between 0 and 100") } }
+    }
+
+    var given: Bool { priorSteps != nil || priorGuidance != nil }
+
+    var settings: PriorSettings {
+        var s = PriorSettings()
+        if let priorSteps { s.steps = priorSteps }
+        if let priorGuidance { s.guidance = priorGuidance }
+        return s
+    }
+}

@@ -17,6 +17,11 @@ struct Encode: ParsableCommand {
             unclip encode a.jpg | unclip vary -o var-%d.png
           no -o, stdout a terminal: STEM.emb in the current folder (text-N.emb for captions).
         With no IMAGE and no --text, the image is read from stdin.
+
+        With --prior, each --text caption becomes an image embedding instead: the diffusion \
+        pipeline's prior (`unclip model pull kandinsky-2.2`) samples the CLIP image embedding \
+        of a picture matching the caption, which every decoding subcommand accepts:
+          unclip encode --text "a lighthouse at dusk" --prior | unclip vary -n 2 -o v-%d.png
         """
     )
 
@@ -25,6 +30,14 @@ struct Encode: ParsableCommand {
 
     @Option(name: .customLong("text"), help: ArgumentHelp("A caption to encode as a text embedding (repeatable).", valueName: "caption"))
     var texts: [String] = []
+
+    @Flag(help: "Turn each --text caption into an image embedding with the diffusion pipeline's prior.")
+    var prior = false
+
+    @OptionGroup var priorOptions: PriorOptions
+
+    @Option(help: "Random seed of the prior (caption i uses seed + i); the same seed gives the same embedding.")
+    var seed: UInt64 = 0
 
     @Option(name: .shortAndLong, help: ArgumentHelp("Output file or pattern (`%d` numbers the records; - for stdout).", valueName: "pattern"))
     var output: String?
@@ -42,6 +55,8 @@ struct Encode: ParsableCommand {
         guard exemplarSize >= 1 else { throw ValidationError("--exemplar-size must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         if images.filter({ $0 == "-" }).count > 1 { throw ValidationError("stdin (-) can be given only once") }
+        if prior && texts.isEmpty { throw ValidationError("--prior turns --text captions into image embeddings: give --text") }
+        if !prior && priorOptions.given { throw ValidationError("--prior-steps and --prior-guidance need --prior") }
     }
 
     func run() throws {
@@ -50,7 +65,13 @@ struct Encode: ParsableCommand {
             let total = inputs.count + texts.count
             let destination = try Destination(output: output, inputs: inputs, texts: texts.count)
 
-            let model = try clip.load()
+            let model: ImageEmbedder & TextEmbedder
+            if prior {
+                if let t = clip.threads { BLAS.threads = t }
+                model = try ModelStore.pipeline(clip.model, for: "by --prior")
+            } else {
+                model = try clip.load()
+            }
             if let m = model as? CLIPModel {
                 m.batchSize = batch
                 if !inputs.isEmpty { m.prefetchVisionWeights() }
@@ -70,7 +91,19 @@ struct Encode: ParsableCommand {
                 progress.update(done, of: total)
                 start += batch
             }
-            if !texts.isEmpty {
+            if let pipeline = model as? KandinskyPipeline, prior {
+                let settings = priorOptions.settings
+                for (i, text) in texts.enumerated() {
+                    let (r, truncated) = try pipeline.priorRecord(caption: text, settings: settings, seed: seed &+ UInt64(i),
+                                                                  provenance: ["command": commandLineText]) { step, steps in
+                        progress.step(i * steps + step, of: texts.count * steps, "prior steps")
+                    }
+                    if truncated {
+                        IO.note("unclip encode: note: --text \(i + 1) is longer than the \(try pipeline.tokenizer().contextLength) tokens the text encoder reads; the rest is ignored")
+                    }
+                    try destination.write(r, index: done, total: total); done += 1
+                }
+            } else if !texts.isEmpty {
                 for r in try encoder.encode(texts: texts) { try destination.write(r, index: done, total: total); done += 1 }
                 progress.update(done, of: total)
             }

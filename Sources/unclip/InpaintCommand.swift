@@ -24,6 +24,11 @@ struct Inpaint: ParsableCommand {
         and its context (the whole image up to 768 pixels) are regenerated at a working size of at \
         most 768 pixels toward the image's own CLIP embedding (or --prompt's, or --embedding's); a \
         region that was scaled down gets its full-resolution detail from the photo's own patches.
+
+        --prompt goes through the pipeline's prior when it is installed: the caption's image \
+        embedding (what a picture of it looks like to CLIP), slerped with the photo's own by \
+        --strength. Without the prior it rotates the photo's embedding toward the caption's text \
+        embedding instead, and says so.
         """
     )
 
@@ -54,8 +59,10 @@ struct Inpaint: ParsableCommand {
     @Option(help: ArgumentHelp("Steer the fill toward the CLIP embedding in this .emb file (needs a CLIP model).", valueName: "file"))
     var embedding: String?
 
-    @Option(help: ArgumentHelp("How far --prompt rotates the image's embedding toward the caption (0…1).", valueName: "0…1"))
+    @Option(help: ArgumentHelp("How far --prompt moves the image's embedding toward the caption's (0…1).", valueName: "0…1"))
     var strength: Float = 0.5
+
+    @OptionGroup var priorOptions: PriorOptions
 
     @Option(help: ArgumentHelp("Candidates decoded per result when steering; the best by CLIP similarity are kept (default 3 on the patch decoder, 1 on the diffusion decoder).", valueName: "k"))
     var candidates: Int?
@@ -105,6 +112,7 @@ struct Inpaint: ParsableCommand {
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be between 0 and 1") }
         guard noise >= 0 && noise <= 4 else { throw ValidationError("--noise must be between 0 and 4") }
         guard prompt == nil || embedding == nil else { throw ValidationError("give --prompt or --embedding, not both") }
+        if priorOptions.given && prompt == nil { throw ValidationError("--prior-steps and --prior-guidance go with --prompt") }
         if n > 1 && (output == nil || output == "-") {
             throw ValidationError("-n \(n) writes several images: give -o with %d in the name (e.g. -o fill-%d.png)")
         }
@@ -170,7 +178,12 @@ struct Inpaint: ParsableCommand {
                 } else {
                     let z = try pipeline.embedKeepingNorms(images: [input.rgb()])[0]
                     (target, norm) = (z.vector, z.norm!)
-                    if let prompt { target = Slerp.slerp(target, try pipeline.embed(texts: [prompt])[0], Double(strength)) }
+                    if let prompt {
+                        let t = try pipeline.promptTarget(photo: z.vector, norm: z.norm!, prompt: prompt, strength: strength,
+                                                          settings: priorOptions.settings, seed: seed)
+                        if !t.usedPrior { noteNoPrior() }
+                        (target, norm) = (t.unit, t.norm)
+                    }
                 }
                 let k = candidates ?? 1
                 var made: [(Image, UInt64)] = []
@@ -197,7 +210,16 @@ struct Inpaint: ParsableCommand {
                         target = fileTarget.embedding
                     } else {
                         target = try model.embed(images: [input.rgb()])[0]  // [D]
-                        if let prompt { target = Slerp.slerp(target, try model.embed(texts: [prompt])[0], Double(strength)) }
+                        if let prompt {
+                            if let p = model as? KandinskyPipeline, p.hasPrior {
+                                let z = try p.embedKeepingNorms(images: [input.rgb()])[0]
+                                target = try p.promptTarget(photo: z.vector, norm: z.norm!, prompt: prompt, strength: strength,
+                                                            settings: priorOptions.settings, seed: seed).unit
+                            } else {
+                                noteNoPrior()
+                                target = Slerp.slerp(target, try model.embed(texts: [prompt])[0], Double(strength))
+                            }
+                        }
                     }
                     steering = (model, target)
                 } else {
@@ -234,6 +256,10 @@ struct Inpaint: ParsableCommand {
         guard let steer else { return made.map { ($0.0, $0.1, Float.nan) } }
         return try SteeredDecoder(embedder: steer).selectIndices(candidates: made.map(\.0), target: target, keep: n, minDistance: nil)
             .map { (made[$0.index].0, made[$0.index].1, $0.score) }
+    }
+
+    func noteNoPrior() {
+        IO.note("unclip inpaint: note: no prior installed: --prompt steers toward the caption's text embedding (`unclip model pull \(ModelStore.pipelineName) --only prior` adds the prior)")
     }
 }
 

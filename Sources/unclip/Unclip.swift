@@ -17,7 +17,7 @@ struct Unclip: ParsableCommand {
         """,
         version: unclipVersion,
         subcommands: [
-            Encode.self, Vary.self, Inpaint.self, Interpolate.self, Textdiff.self,
+            Encode.self, Generate.self, Vary.self, Inpaint.self, Interpolate.self, Textdiff.self,
             Decode.self, Similarity.self, Model.self, Info.self,
         ]
     )

@@ -99,7 +99,9 @@ public final class ModelDownloader {
                     one("image_encoder/config.json"), weights("image_encoder/model"),
                     one("text_encoder/config.json"), weights("text_encoder/model"),
                     one("tokenizer/vocab.json"), one("tokenizer/merges.txt"), one("tokenizer/tokenizer_config.json"),
-                    one("tokenizer/special_tokens_map.json"), one("image_processor/preprocessor_config.json")]
+                    one("tokenizer/special_tokens_map.json"), one("image_processor/preprocessor_config.json"),
+                    one("prior/config.json"), weights("prior/diffusion_pytorch_model"),
+                    one("scheduler/scheduler_config.json")]
         case .decoder, .inpaint:
             return [one("model_index.json"),
                     one("unet/config.json"), weights("unet/diffusion_pytorch_model"),

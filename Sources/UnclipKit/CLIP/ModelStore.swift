@@ -120,6 +120,24 @@ public enum ModelStore {
         return KandinskyPipeline.isPipeline(dir) ? dir : nil
     }
 
+    /// The diffusion pipeline a command that needs one uses: `option`
+    /// (`--model`), else `$UNCLIP_MODEL`, else the installed one; `purpose`
+    /// ends the message when there is none.
+    public static func pipeline(_ option: String?, for purpose: String) throws -> KandinskyPipeline {
+        let env = ProcessInfo.processInfo.environment["UNCLIP_MODEL"] ?? ""
+        if (option ?? "").isEmpty && env.isEmpty {
+            guard let dir = installedPipeline() else {
+                throw UnclipError.model("no diffusion pipeline installed, needed \(purpose): run `unclip model pull \(pipelineName)`, or give --model with a pipeline folder")
+            }
+            return try KandinskyPipeline(directory: dir)
+        }
+        let dir = try resolve(option)
+        guard KandinskyPipeline.isPipeline(dir) else {
+            throw UnclipError.usage("\(dir.path) is a CLIP model, not a diffusion pipeline, needed \(purpose): give --model \(pipelineName) (`unclip model pull \(pipelineName)`)")
+        }
+        return try KandinskyPipeline(directory: dir)
+    }
+
     /// The embedder a model directory holds: a pipeline folder's CLIP, or a CLIP model.
     public static func load(_ directory: URL) throws -> ImageEmbedder & TextEmbedder {
         KandinskyPipeline.isPipeline(directory) ? try KandinskyPipeline(directory: directory) : try CLIPModel(directory: directory)

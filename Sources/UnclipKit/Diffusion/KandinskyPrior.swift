@@ -95,3 +95,85 @@ extension KandinskyPipeline {
         return model.unnormalise(x)
     }
 }
+
+extension KandinskyPipeline {
+    /// Whether `prior/prior/` is installed (the prior pipeline without it still encodes images and captions).
+    public var hasPrior: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent("prior/prior").path)
+    }
+
+    /// A caption's prior embedding as an `.emb` record: kind image, the
+    /// caption as its source, no exemplar, its raw length kept, and how it
+    /// was sampled. `truncated`: the caption was cut at the encoder's length.
+    public func priorRecord(caption: String, settings: PriorSettings, seed: UInt64, provenance: [String: String] = [:],
+                            progress: ((Int, Int) -> Void)? = nil) throws -> (record: EmbeddingFile, truncated: Bool) {
+        let truncated = try priorCondition(caption).truncated
+        let (unit, norm) = try CLIPModel.normalisedKeepingNorm(priorEmbedding(caption: caption, settings: settings, seed: seed,
+                                                                                progress: progress))
+        var extra = provenance
+        extra["prior_steps"] = String(settings.steps)
+        extra["prior_guidance"] = String(settings.guidance)
+        extra["seed"] = String(seed)
+        extra["edit"] = "prior"
+        let record = EmbeddingFile(embedding: unit, exemplar: nil, kind: .image, model: modelName, modelHash: modelHash,
+                                   source: caption, sourceHash: SHA256.hex(Array(caption.utf8)), resolution: inputResolution,
+                                   extra: extra, norm: norm)
+        return (record, truncated)
+    }
+
+    /// The image embedding `--prompt` steers a fill toward, from the
+    /// photo's (`unit` at length `norm`): slerped by `strength` toward the
+    /// prompt's prior embedding, lengths interpolated; or, without a prior
+    /// (`usedPrior` false), toward its text embedding at the photo's length.
+    public func promptTarget(photo unit: [Float], norm: Float, prompt: String, strength: Float,
+                             settings: PriorSettings = PriorSettings(), seed: UInt64) throws -> (unit: [Float], norm: Float, usedPrior: Bool) {
+        if hasPrior {
+            let z = try priorEmbedding(caption: prompt, settings: settings, seed: seed)
+            let (u, n) = try CLIPModel.normalisedKeepingNorm(Self.slerpRaw(unit.map { $0 * norm }, z, Double(strength)))
+            return (u, n, true)
+        }
+        return (Slerp.slerp(unit, try embed(texts: [prompt])[0], Double(strength)), norm, false)
+    }
+}
+
+/// Text to image (Ramesh et al. 2022, §2): each candidate is a prior
+/// sample of the caption decoded from its own x_T; K per output are made
+/// and the N closest to the caption in CLIP are kept, as unCLIP reranks.
+extension KandinskyPipeline {
+    public struct Generated: Sendable {
+        public var image: Image
+        /// Cosine to the caption's text embedding (NaN when unsteered).
+        public var score: Float
+        public var seed: UInt64
+        /// The prior's embedding, with the x_T it was decoded from.
+        public var record: EmbeddingFile
+    }
+
+    public func generate(caption: String, count: Int, candidatesPerOutput: Int, minDistance: Float,
+                         prior: PriorSettings, settings: DiffusionSettings, seed: UInt64,
+                         provenance: [String: String] = [:], progress: Progress? = nil) throws -> [Generated] {
+        guard count >= 1 else { throw UnclipError.usage("must generate at least one image") }
+        try prior.check()
+        let (w, h) = try outputSize(settings, aspect: 1)
+        let total = count * max(1, candidatesPerOutput)
+        var made: [Generated] = []
+        for k in 0..<total {
+            let s = Variation.candidateSeed(seed, k)
+            var r = try priorRecord(caption: caption, settings: prior, seed: s, provenance: provenance).record
+            r.latent = try initialLatent(seed: s, width: w, height: h)
+            let im = try sample(embed: r.rawEmbedding!, latent: r.latent!, settings: settings, seed: s) { i, n in
+                progress?.step(k * n + i, of: total * n, "steps")
+            }
+            made.append(Generated(image: im, score: .nan, seed: s, record: r))
+        }
+        progress?.finish()
+        let target = try embed(texts: [caption])[0]
+        return try SteeredDecoder(embedder: total > count ? self : nil)
+            .selectIndices(candidates: made.map(\.image), target: target, keep: count, minDistance: minDistance > 0 ? minDistance : nil)
+            .map { p in
+                var g = made[p.index]
+                g.score = p.score
+                return g
+            }
+    }
+}
