@@ -18,11 +18,21 @@ torch 2.15.0, diffusers 0.42.1, safetensors 0.8.0, numpy 2.4.6.
                                     512×512, the .emb's raw embedding and the image encoder's zero embed as
                                     the negative; saves PNG; prints {"load", "run"} in seconds
     big-photo OUT.png MASK.png      a 3000×2000 photo (Kodak kodim05, bicubic) and a 400×300 hole mask
+    torch-prior DIR CAPTION THREADS KandinskyV22PriorPipeline on DIR's prior/, 25 steps, guidance 4; prints
+                                    {"load", "run"} in seconds
+    torch-generate DIR CAPTION THREADS PNG
+                                    the prior as above, then KandinskyV22Pipeline at 512×512 as torch-vary
 
 The prior's image encoder is small (ViT, 2 layers, 64 wide) because a random
 ViT-bigG/14 (1.8 B parameters) would be another 7 GB to make and hold; in the
 end-to-end `vary` task it only makes the negative embedding (one forward),
-on both sides alike, so the ratio is the decoder's.
+on both sides alike, so the ratio is the decoder's. For the same reason the
+text encoder has the real widths (1280, 77 positions, the real 49408-token
+vocabulary from ../shared/clip-vocab) but 2 layers instead of 32: it runs
+once per caption, the prior 2 × 25 times. prior/prior is the full-size
+PriorTransformer (bench/configs/kandinsky-2-2/prior.json, 1.0 B parameters,
+4 GB in F32) with diffusers' default init, except clip_std = 1 (the default
+0 would make every output the mean).
 
 Each `torch` call is one task in a process of its own, so that the driver's
 /usr/bin/time gives each task's peak RSS. The system OpenBLAS sgemm rate comes
@@ -169,6 +179,92 @@ def make_pipeline(out, models):
         proc = os.path.join(out, "prior", "image_processor")
         os.makedirs(proc, exist_ok=True)
         shutil.copy(os.path.join(CONFIGS, "image_processor.json"), os.path.join(proc, "preprocessor_config.json"))
+    make_prior(os.path.join(out, "prior"))
+
+
+def make_prior(prior):
+    import shutil
+    import torch
+    from diffusers import PriorTransformer
+    from transformers import CLIPTextConfig, CLIPTextModelWithProjection
+    real = config("prior.json")
+    sched = os.path.join(prior, "scheduler")
+    os.makedirs(sched, exist_ok=True)
+    shutil.copy(os.path.join(CONFIGS, "prior-scheduler.json"), os.path.join(sched, "scheduler_config.json"))
+    tok = os.path.join(prior, "tokenizer")
+    if not os.path.exists(os.path.join(tok, "merges.txt")):
+        os.makedirs(tok, exist_ok=True)
+        vocab = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "clip-vocab")
+        for f in ("vocab.json", "merges.txt"):
+            shutil.copy(os.path.join(vocab, f), os.path.join(tok, f))
+        special = {"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+                   "unk_token": "<|endoftext|>"}
+        with open(os.path.join(tok, "special_tokens_map.json"), "w") as f:
+            json.dump(special, f)
+        with open(os.path.join(tok, "tokenizer_config.json"), "w") as f:
+            json.dump(dict(special, model_max_length=real["num_embeddings"], do_lower_case=True,
+                           tokenizer_class="CLIPTokenizer"), f)
+    text = os.path.join(prior, "text_encoder")
+    if not os.path.exists(os.path.join(text, "model.safetensors")):
+        torch.manual_seed(3)
+        d = real["embedding_dim"]
+        cfg = CLIPTextConfig(hidden_size=d, intermediate_size=2 * d, num_hidden_layers=2, num_attention_heads=20,
+                             max_position_embeddings=real["num_embeddings"], vocab_size=49408, projection_dim=d,
+                             hidden_act="gelu", layer_norm_eps=1e-5, bos_token_id=49406, eos_token_id=49407,
+                             pad_token_id=49407)
+        CLIPTextModelWithProjection(cfg).eval().save_pretrained(text)
+    d = os.path.join(prior, "prior")
+    if not os.path.exists(os.path.join(d, WEIGHTS)):
+        torch.manual_seed(4)
+        t = time.perf_counter()
+        model = PriorTransformer.from_config(real).eval()
+        with torch.no_grad():
+            model.clip_std.fill_(1.0)
+        n = sum(p.numel() for p in model.parameters())
+        model.save_pretrained(d, safe_serialization=True, max_shard_size="100GB")
+        del model
+        print(f"prior: {n / 1e6:.0f} M parameters, made in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+
+def prior_pipeline(pipe_dir):
+    """KandinskyV22PriorPipeline from the parts in pipe_dir/prior (loaded as `unclip` loads them)."""
+    from diffusers import KandinskyV22PriorPipeline, PriorTransformer, UnCLIPScheduler
+    from transformers import (CLIPImageProcessor, CLIPTextModelWithProjection, CLIPTokenizer,
+                              CLIPVisionModelWithProjection)
+    p = os.path.join(pipe_dir, "prior")
+    pipe = KandinskyV22PriorPipeline(
+        prior=PriorTransformer.from_pretrained(os.path.join(p, "prior")).eval(),
+        image_encoder=CLIPVisionModelWithProjection.from_pretrained(os.path.join(p, "image_encoder")).eval(),
+        text_encoder=CLIPTextModelWithProjection.from_pretrained(os.path.join(p, "text_encoder")).eval(),
+        tokenizer=CLIPTokenizer.from_pretrained(os.path.join(p, "tokenizer")),
+        scheduler=UnCLIPScheduler.from_pretrained(os.path.join(p, "scheduler")),
+        image_processor=CLIPImageProcessor.from_pretrained(os.path.join(p, "image_processor")))
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def torch_prior(pipe_dir, caption, threads, png=None):
+    t0 = time.perf_counter()
+    import torch
+    torch.set_num_threads(threads)
+    torch.set_grad_enabled(False)
+    t_import = time.perf_counter()
+    prior = prior_pipeline(pipe_dir)
+    if png:
+        from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, KandinskyV22Pipeline, UNet2DConditionModel, VQModel
+        dec = os.path.join(pipe_dir, "decoder")
+        cfg = DDPMScheduler.from_pretrained(os.path.join(dec, "scheduler")).config
+        decoder = KandinskyV22Pipeline(unet=UNet2DConditionModel.from_pretrained(os.path.join(dec, "unet")).eval(),
+                                       scheduler=DPMSolverMultistepScheduler.from_config(cfg),
+                                       movq=VQModel.from_pretrained(os.path.join(dec, "movq")).eval())
+        decoder.set_progress_bar_config(disable=True)
+    t_load = time.perf_counter()
+    out = prior(caption, num_inference_steps=25, guidance_scale=4.0, generator=torch.Generator().manual_seed(0))
+    if png:
+        decoder(image_embeds=out.image_embeds, negative_image_embeds=out.negative_image_embeds, height=512, width=512,
+                num_inference_steps=25, guidance_scale=4.0, generator=torch.Generator().manual_seed(0)).images[0].save(png)
+    t_end = time.perf_counter()
+    print(json.dumps({"import": t_import - t0, "load": t_load - t_import, "run": t_end - t_load}))
 
 
 def torch_vary(pipe_dir, emb_path, threads, png):
@@ -225,6 +321,10 @@ if __name__ == "__main__":
         make_pipeline(sys.argv[2], sys.argv[3])
     elif cmd == "torch-vary":
         torch_vary(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
+    elif cmd == "torch-prior":
+        torch_prior(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    elif cmd == "torch-generate":
+        torch_prior(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5])
     elif cmd == "big-photo":
         big_photo(sys.argv[2], sys.argv[3])
     else:

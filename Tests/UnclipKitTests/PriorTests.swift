@@ -76,11 +76,11 @@ final class PriorTests: XCTestCase {
                 let noise = F.RecordedNoise(ref, prefix: "\(prefix)/noise")
                 var seen = 0
                 let z = try p.priorEmbedding(condition: cond, unconditional: p.priorCondition("").condition, settings: settings,
-                                             initial: try ref.floats("\(prefix)/latents"), noise: noise.draw) { i, _, out, next in
+                                             initial: try ref.floats("\(prefix)/latents"), noise: noise.draw, trace: { i, _, out, next in
                     F.assertClose(out, (try? ref.floats("\(prefix)/model_output.\(i)")) ?? [], "\(name) \(prefix) output \(i)")
                     F.assertClose(next, (try? ref.floats("\(prefix)/latents.\(i)")) ?? [], "\(name) \(prefix) step \(i)")
                     seen += 1
-                }
+                })
                 XCTAssertEqual(seen, 5)
                 let want = try ref.floats("\(prefix)/image_embeds")
                 F.assertClose(z, want, "\(name) \(prefix) image embedding")

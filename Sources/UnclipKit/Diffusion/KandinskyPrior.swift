@@ -24,7 +24,9 @@ extension KandinskyPipeline {
     public func prior() throws -> (transformer: PriorTransformer, scheduler: DiffusersConfig) {
         let dir = try folder(.prior, for: "by the prior")
         let text = try textEncoder().config
-        let decoderWidth = has(.decoder) ? try decoder().unet.config.imageEmbedDim : nil
+        // The config alone: loading the decoder for one number would map 5 GB.
+        let decoderWidth = has(.decoder)
+            ? try UNetConfig.load(directory: directory.appendingPathComponent("\(Component.decoder.folder)/unet")).imageEmbedDim : nil
         return try cached("prior") {
             let fm = FileManager.default
             for sub in ["prior", "scheduler"] where !fm.fileExists(atPath: dir.appendingPathComponent(sub).path) {
@@ -167,8 +169,9 @@ extension KandinskyPipeline {
             made.append(Generated(image: im, score: .nan, seed: s, record: r))
         }
         progress?.finish()
-        let target = try embed(texts: [caption])[0]
-        return try SteeredDecoder(embedder: total > count ? self : nil)
+        let steer = total > count
+        let target = steer ? try embed(texts: [caption])[0] : []
+        return try SteeredDecoder(embedder: steer ? self : nil)
             .selectIndices(candidates: made.map(\.image), target: target, keep: count, minDistance: minDistance > 0 ? minDistance : nil)
             .map { p in
                 var g = made[p.index]
