@@ -10,6 +10,8 @@
  * helpers, and those never fail.
  */
 
+#define UNCLIP_PNG_CHUNK_MAX (8u << 20)
+
 typedef struct unclip_png_reader {
     png_structp png;
     png_infop info;
@@ -54,6 +56,10 @@ static inline unclip_png_reader *unclip_png_open(const unsigned char *data, size
     r->data = data; r->size = size;
     r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, r->msg, unclip_png_error_fn, unclip_png_warning_fn);
     if (!r->png) { strcpy(r->msg, "out of memory"); return r; }
+    /* libpng allocates an ancillary chunk's declared length (up to 2^31) before
+     * reading it, and inflates zTXt/iTXt/iCCP up to this limit: a 700-byte file
+     * could ask for 2 GB. No chunk unclip reads needs more than 8 MB. */
+    png_set_chunk_malloc_max(r->png, UNCLIP_PNG_CHUNK_MAX);
     r->info = png_create_info_struct(r->png);
     if (!r->info) { strcpy(r->msg, "out of memory"); return r; }
     if (setjmp(png_jmpbuf(r->png))) return r;

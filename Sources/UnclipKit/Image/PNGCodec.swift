@@ -6,7 +6,8 @@ import CPNG
 /// libpng's longjmp error reporting stays inside the C helpers in CPNG/shim.h.
 enum PNGCodec {
     static func decode(_ bytes: [UInt8], name: String, maxPixels: Int) throws -> (image: Image, info: ImageInfo) {
-        try bytes.withUnsafeBufferPointer { buf in
+        try checkChunkLengths(bytes, name: name)
+        return try bytes.withUnsafeBufferPointer { buf in
             var ok: Int32 = 0
             guard let r = unclip_png_open(buf.baseAddress, buf.count, &ok) else {
                 throw UnclipError.failure("\(name): out of memory")
@@ -43,6 +44,22 @@ enum PNGCodec {
                                  orientation: orientation, text: text)
             let image = Image(width: w, height: h, channels: channels, pixels: pixels)
             return (image.oriented(orientation ?? 1), info)
+        }
+    }
+
+    /// Every chunk's declared length must fit in what follows it: libpng
+    /// reserves an ancillary chunk's length (up to 2^31 − 1) before reading
+    /// it, so a 700-byte file could otherwise ask for 2 GB.
+    static func checkChunkLengths(_ b: [UInt8], name: String) throws {
+        var at = 8   // after the signature, which libpng checks
+        while at + 8 <= b.count {
+            let n = Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
+            let type = String(decoding: b[(at + 4)..<(at + 8)].map { (0x20..<0x7F).contains($0) ? $0 : UInt8(ascii: "?") }, as: UTF8.self)
+            guard n <= b.count - at - 12 else {
+                throw UnclipError.badInput("\(name): truncated or damaged PNG (chunk \(type) declares \(n) bytes, \(max(0, b.count - at - 12)) follow)")
+            }
+            if type == "IEND" { return }
+            at += 12 + n
         }
     }
 
