@@ -189,8 +189,10 @@ public struct EmbeddingFile: Sendable, Equatable {
         }
         let unknown = Set(st.tensors.keys).subtracting(v >= 2 ? ["embedding", "exemplar", "latent"] : ["embedding", "exemplar"])
         if let u = unknown.sorted().first { throw bad("unexpected tensor \"\(u)\"") }
-        var reserved: Set<String> = ["format", "format_version", "model", "model_sha256", "kind", "source", "source_sha256", "resolution", "dim"]
-        if v >= 2 { reserved.insert("norm") }
+        // "norm" is reserved in version 1 too: carried along as provenance it
+        // would be written back as a version-2 length it never was.
+        let reserved: Set<String> = ["format", "format_version", "model", "model_sha256", "kind", "source", "source_sha256", "resolution",
+                                     "dim", "norm"]
         var extra: [String: String] = [:]
         for (k, v) in m where !reserved.contains(k) { extra[k] = v }
         var file = EmbeddingFile(embedding: e, exemplar: exemplar, kind: kind, model: m["model"] ?? "unknown",

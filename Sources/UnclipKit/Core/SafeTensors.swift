@@ -135,12 +135,13 @@ public final class SafeTensors: @unchecked Sendable {
             guard let b = (offs[0] as? NSNumber)?.intValue, let e = (offs[1] as? NSNumber)?.intValue, b >= 0, e >= b else {
                 throw UnclipError.badInput("\(name): tensor \(key) has bad data offsets")
             }
-            let expected = shape.reduce(1, *) * dt.size
-            guard e - b == expected else {
-                throw UnclipError.badInput("\(name): tensor \(key) holds \(e - b) bytes but \(dts)\(shape) needs \(expected)")
-            }
-            guard dataStart + e <= length else {
+            // Extents are checked against what the input holds before any
+            // arithmetic can overflow: a 100-byte file cannot claim gigabytes.
+            guard e <= length - dataStart else {
                 throw UnclipError.badInput("\(name): truncated (tensor \(key) ends past the end of the data)")
+            }
+            guard let expected = Self.byteCount(shape, dt.size), e - b == expected else {
+                throw UnclipError.badInput("\(name): tensor \(key) holds \(e - b) bytes but \(dts)\(shape) needs \(Self.byteCount(shape, dt.size).map(String.init) ?? "more than there are")")
             }
             dataEnd = max(dataEnd, e)
             infos[key] = TensorInfo(name: key, dtype: dt, shape: shape, begin: b, end: e)
@@ -149,6 +150,17 @@ public final class SafeTensors: @unchecked Sendable {
         tensors = infos
         names = infos.values.sorted { ($0.begin, $0.name) < ($1.begin, $1.name) }.map(\.name)
         byteCount = dataStart + dataEnd
+    }
+
+    /// The bytes `shape` of `size`-byte elements takes, or nil where that overflows.
+    static func byteCount(_ shape: [Int], _ size: Int) -> Int? {
+        var n = size
+        for d in shape {
+            let (p, o) = n.multipliedReportingOverflow(by: d)
+            if o { return nil }
+            n = p
+        }
+        return n
     }
 
     public func info(_ name: String) throws -> TensorInfo {

@@ -12,6 +12,8 @@ public struct NoiseSchedule: Sendable {
     public let spacing: Spacing
     public let stepsOffset: Int
 
+    public static let maxTrainSteps = 100_000
+
     public enum Prediction: String, Sendable { case epsilon, sample, vPrediction = "v_prediction" }
     public enum Spacing: String, Sendable { case linspace, leading, trailing }
 
@@ -19,6 +21,10 @@ public struct NoiseSchedule: Sendable {
     init(_ c: DiffusersConfig, defaultSpacing: Spacing, defaultOffset: Int = 0, defaultBetas: String = "linear") throws {
         let name = c.name
         trainSteps = try c.positiveInt("num_train_timesteps", 1000)
+        // Tables of this length are built at once; real schedulers train on 1000.
+        guard trainSteps <= Self.maxTrainSteps else {
+            throw UnclipError.model("\(name): num_train_timesteps \(trainSteps) is more than the \(Self.maxTrainSteps) unclip accepts")
+        }
         let start = try c.double("beta_start", 0.0001), end = try c.double("beta_end", 0.02)
         try c.require("trained_betas", is: nil)
         try c.require("rescale_betas_zero_snr", is: false)
