@@ -123,40 +123,10 @@ struct Inpaint: ParsableCommand {
         try runReporting("inpaint") {
             let name = IO.displayName(image)
             let input = try ImageCodec.read(image, maxPixels: common.maxPixels)
-            var plane: [Float]?
-            var outputImage = input
-            if let mask {
-                let maskImage = try ImageCodec.read(mask, maxPixels: common.maxPixels)
-                guard maskImage.width == input.width && maskImage.height == input.height else {
-                    throw UnclipError.usage("\(IO.displayName(mask)): mask is \(maskImage.width)x\(maskImage.height) but \(name) is \(input.width)x\(input.height)")
-                }
-                plane = InpaintMask.fromMaskImage(maskImage, invert: invertMask)
-            } else if input.hasAlpha {
-                var p = InpaintMask.fromAlpha(input)
-                if invertMask { p = p.map { 1 - $0 } }
-                plane = p
-                // The alpha was the mask, not transparency: the result is opaque.
-                outputImage = input.channels == 4 ? input.rgb() : Image(width: input.width, height: input.height, channels: 1, pixels: input.gray())
-            } else if extend == nil {
-                throw UnclipError.usage("\(name): no --mask given and the image has no alpha channel to use as one")
-            }
-            var width = input.width, height = input.height
-            if let (l, t, r, b) = try parsedExtend() {
-                let grown = try Inpainting.extend(outputImage, mask: plane, left: l, top: t, right: r, bottom: b, maxPixels: common.maxPixels)
-                outputImage = grown.image
-                plane = grown.mask
-                width = outputImage.width; height = outputImage.height
-            }
-            var hole = InpaintMask.grow(plane!, width: width, height: height, radius: grow)
-            hole = InpaintMask.feather(hole, width: width, height: height, radius: feather)
-            let cover = InpaintMask.coverage(hole)
-            let maskName = mask.map(IO.displayName) ?? "\(name) (alpha)"
-            guard cover.touched > 0 else {
-                throw UnclipError.usage("\(maskName): the mask is empty, so there is nothing to inpaint")
-            }
-            guard cover.full < hole.count else {
-                throw UnclipError.usage("\(maskName): the mask covers the whole image, so there is nothing to copy from")
-            }
+            let maskImage = try mask.map { try ImageCodec.read($0, maxPixels: common.maxPixels) }
+            let (outputImage, hole) = try InpaintMask.prepare(image: input, name: name, mask: maskImage, maskName: mask.map(IO.displayName),
+                                                              invert: invertMask, extend: try parsedExtend(), grow: grow, feather: feather,
+                                                              maxPixels: common.maxPixels)
 
             // Read the file first so a bad one is reported even when steering is off.
             let fileTarget = try embedding.map { try EmbeddingFile.read($0) }

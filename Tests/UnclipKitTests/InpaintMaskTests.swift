@@ -35,6 +35,27 @@ final class InpaintMaskTests: XCTestCase {
         XCTAssertEqual(ge[2], 0.5); XCTAssertEqual(ge[w - 1], 0); XCTAssertEqual(ge[2 * w], 0.5)
     }
 
+    /// Large radii over few mask values go by level sets: the same disc max,
+    /// pixel for pixel, as brute force, on either side of the crossover.
+    func testGrowMatchesTheDiscMaxForAnyRadiusAndLevels() {
+        var g = SplitMix64(seed: 9)
+        let w = 37, h = 23
+        for levels in [1, 2, 3, 9] {
+            var m = [Float](repeating: 0, count: w * h)
+            for _ in 0..<6 { m[Int(g.next() % UInt64(w * h))] = Float(1 + Int(g.next() % UInt64(levels))) / Float(levels) }
+            for radius in [1, 2, 5, 8, 13, 30, 70] {
+                let got = InpaintMask.grow(m, width: w, height: h, radius: radius)
+                for y in 0..<h { for x in 0..<w {
+                    var best: Float = 0
+                    for sy in 0..<h { for sx in 0..<w where (sx - x) * (sx - x) + (sy - y) * (sy - y) <= radius * radius {
+                        best = max(best, m[sy * w + sx])
+                    } }
+                    if got[y * w + x] != best { return XCTFail("levels \(levels), radius \(radius): (\(x),\(y)) is \(got[y * w + x]), not \(best)") }
+                } }
+            }
+        }
+    }
+
     func testFeatherKeepsTheCoreAndFadesOutward() {
         let w = 40, h = 40
         let m = DecoderFixtures.box(width: w, height: h, x0: 15, y0: 15, x1: 25, y1: 25)

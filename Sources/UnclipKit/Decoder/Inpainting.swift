@@ -119,10 +119,11 @@ extension Inpainting {
     public static func extend(_ image: Image, mask: [Float]?, left: Int, top: Int, right: Int, bottom: Int,
                               maxPixels: Int) throws -> (image: Image, mask: [Float]) {
         let w = image.width, h = image.height
-        guard left >= 0, top >= 0, right >= 0, bottom >= 0, left + top + right + bottom > 0 else {
+        guard left >= 0, top >= 0, right >= 0, bottom >= 0, left > 0 || top > 0 || right > 0 || bottom > 0 else {
             throw UnclipError.usage("--extend \(left),\(top),\(right),\(bottom): give four pixel counts, at least one above 0")
         }
-        guard left + right <= 2 * w, top + bottom <= 2 * h else {
+        // Each count alone is checked first, so that no sum below can overflow.
+        guard left <= 2 * w, right <= 2 * w, top <= 2 * h, bottom <= 2 * h, left + right <= 2 * w, top + bottom <= 2 * h else {
             throw UnclipError.usage("--extend \(left),\(top),\(right),\(bottom): at most twice the image's size can be added on each axis (\(2 * w) pixels across, \(2 * h) down), so that the photo stays a third of the result")
         }
         let W = w + left + right, H = h + top + bottom
