@@ -6,6 +6,9 @@ let package = Package(
     products: [
         .executable(name: "unclip", targets: ["unclip"]),
         .library(name: "UnclipKit", targets: ["UnclipKit"]),
+        // What each fuzz target checks: fuzz/ links it into the libFuzzer
+        // binary, and the test suite runs it on every finding's input.
+        .library(name: "UnclipFuzzChecks", targets: ["UnclipFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -29,7 +32,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "UnclipKitTests", dependencies: ["UnclipKit"]),
+        .target(name: "UnclipFuzzChecks", dependencies: ["UnclipKit"]),
+        .testTarget(name: "UnclipKitTests", dependencies: ["UnclipKit", "UnclipFuzzChecks"]),
         .testTarget(name: "UnclipCLITests", dependencies: ["UnclipKit", "unclip"]),
     ],
     swiftLanguageModes: [.v5]

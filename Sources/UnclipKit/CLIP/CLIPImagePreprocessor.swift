@@ -50,8 +50,12 @@ public struct CLIPImagePreprocessor: Sendable, Equatable {
             self.init(size: 224, cropSize: 224, mean: Self.clipMean, std: Self.clipStd)
             return
         }
-        let name = url.path
-        guard let json = try? JSONSerialization.jsonObject(with: Data(IO.read(name))) as? [String: Any] else {
+        try self.init(configData: Data(IO.read(url.path)), name: url.path)
+    }
+
+    /// Parses a `preprocessor_config.json` (`name` for messages).
+    public init(configData: Data, name: String) throws {
+        guard let json = try? JSONSerialization.jsonObject(with: configData) as? [String: Any] else {
             throw UnclipError.model("\(name): not a JSON object")
         }
         func side(_ key: String, _ inner: [String], default d: Int) throws -> Int {

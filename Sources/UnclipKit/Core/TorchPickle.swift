@@ -52,12 +52,21 @@ public final class TorchPickle: @unchecked Sendable {
 
     /// Maps `path` and parses it; throws `UnclipError.badInput` for anything
     /// that is not a plain, intact state dict of tensors.
-    public init(path: String) throws {
-        let map = try Mapping(path: path)
+    public convenience init(path: String) throws {
+        try self.init(mapping: try Mapping(path: path), name: path)
+    }
+
+    /// Parses a checkpoint held in memory (`name` for messages).
+    public convenience init(bytes: [UInt8], name: String) throws {
+        try self.init(mapping: Mapping(copying: bytes), name: name)
+    }
+
+    private init(mapping map: Mapping, name path: String) throws {
         let b = map.bytes
+        guard b.count >= 16 else { throw UnclipError.badInput("\(path): too short to be a PyTorch checkpoint (\(b.count) bytes)") }
         let format: Format
         let records: [TensorRecord]
-        if b.count >= 4 && Self.le(b, 0, 4) == 0x0403_4B50 {
+        if Self.le(b, 0, 4) == 0x0403_4B50 {
             format = .zip
             records = try Self.parseZip(b, file: path)
         } else if b[0] == 0x80 {
@@ -94,6 +103,7 @@ public final class TorchPickle: @unchecked Sendable {
     private final class Mapping {
         let base: UnsafeMutableRawPointer
         let length: Int
+        private let release: () -> Void
 
         init(path: String) throws {
             let fd = try IO.openForReading(path)
@@ -108,9 +118,18 @@ public final class TorchPickle: @unchecked Sendable {
             }
             base = p
             length = size
+            release = { munmap(p, size) }
         }
 
-        deinit { munmap(base, length) }
+        init(copying bytes: [UInt8]) {
+            let p = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+            bytes.withUnsafeBytes { if let src = $0.baseAddress { p.copyMemory(from: src, byteCount: bytes.count) } }
+            base = p
+            length = bytes.count
+            release = { p.deallocate() }
+        }
+
+        deinit { release() }
 
         var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: length) }
     }
