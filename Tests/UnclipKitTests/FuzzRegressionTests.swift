@@ -56,6 +56,16 @@ final class FuzzRegressionTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensors(bytes: huge, name: "h")) { e in XCTAssertTrue("\(e)".contains("more than there are"), "\(e)") }
         let far = container(#"{"w":{"dtype":"U8","shape":[1],"data_offsets":[9223372036854775806,9223372036854775807]}}"#)
         XCTAssertThrowsError(try SafeTensors(bytes: far, name: "f")) { e in XCTAssertTrue("\(e)".contains("past the end"), "\(e)") }
+        // A header nested a million deep is refused by the JSON reader's own depth limit, not by the stack.
+        let deep = container(String(repeating: "[", count: 1_000_000) + String(repeating: "]", count: 1_000_000))
+        XCTAssertThrowsError(try SafeTensors(bytes: deep, name: "d")) { e in XCTAssertTrue("\(e)".contains("not a JSON object"), "\(e)") }
+    }
+
+    /// A prior config whose head width times head count overflows is refused by name.
+    func testPriorWidthsAreBoundedBeforeTheirProduct() throws {
+        let bytes = try IO.read(KitFixtures.root.appendingPathComponent("fuzz/config/crash-prior-head-width-overflow.json").path)
+        let c = try DiffusersConfig.parse(Data(bytes), name: "config.json")
+        XCTAssertThrowsError(try PriorTransformer.Config.parse(c)) { e in XCTAssertTrue("\(e)".contains("attention_head_dim"), "\(e)") }
     }
 
     /// A version-1 record's stray "norm" metadata is not carried along as

@@ -42,6 +42,10 @@ public final class PriorTransformer: @unchecked Sendable {
             let normIn = try c.option("norm_in_type", nil, supported: [nil, "layer"]) != nil
             let projNorm = try c.option("embedding_proj_norm_type", nil, supported: [nil, "layer"]) != nil
             let heads = try c.positiveInt("num_attention_heads", 32), dh = try c.positiveInt("attention_head_dim", 64)
+            // Widths are bounded before any product of them is formed.
+            for (key, v) in [("num_attention_heads", heads), ("attention_head_dim", dh)] where v > 1 << 16 {
+                throw UnclipError.model("\(n): \(key) \(v) is more than the 65536 unclip accepts")
+            }
             let d = try c.positiveInt("embedding_dim", 768)
             return Config(heads: heads, headDim: dh, layers: try c.positiveInt("num_layers", 20), embeddingDim: d,
                           embeddingProjDim: try c.optionalInt("embedding_proj_dim") ?? d,
