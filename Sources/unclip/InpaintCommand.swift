@@ -179,13 +179,13 @@ struct Inpaint: ParsableCommand {
                         }
                         target = fileTarget.embedding
                     } else {
-                        target = try model.embed(images: [input.rgb()])[0]  // [D]
-                        if let prompt {
-                            if let p = model as? KandinskyPipeline, p.hasPrior {
-                                let z = try p.embedKeepingNorms(images: [input.rgb()])[0]
-                                target = try p.promptTarget(photo: z.vector, norm: z.norm!, prompt: prompt, strength: strength,
-                                                            settings: priorOptions.settings, seed: seed).unit
-                            } else {
+                        if let prompt, let p = model as? KandinskyPipeline, p.hasPrior {
+                            let z = try p.embedKeepingNorms(images: [input.rgb()])[0]
+                            target = try p.promptTarget(photo: z.vector, norm: z.norm!, prompt: prompt, strength: strength,
+                                                        settings: priorOptions.settings, seed: seed).unit
+                        } else {
+                            target = try model.embed(images: [input.rgb()])[0]  // [D]
+                            if let prompt {
                                 noteNoPrior()
                                 target = Slerp.slerp(target, try model.embed(texts: [prompt])[0], Double(strength))
                             }

@@ -58,13 +58,31 @@ extension KandinskyPipeline {
     /// The raw CLIP image embedding the prior makes of `caption`, seeded.
     public func priorEmbedding(caption: String, settings: PriorSettings, seed: UInt64,
                                progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
+        try priorEmbedding(text: priorText(caption), settings: settings, seed: seed, progress: progress)
+    }
+
+    /// A caption's conditioning and the empty caption's, encoded once for any number of samples.
+    public struct PriorText {
+        public var condition: PriorTransformer.TextCondition
+        public var unconditional: PriorTransformer.TextCondition
+        /// The caption had more tokens than the encoder reads.
+        public var truncated: Bool
+    }
+
+    public func priorText(_ caption: String) throws -> PriorText {
+        let (c, truncated) = try priorCondition(caption)
+        return PriorText(condition: c, unconditional: try priorCondition("").condition, truncated: truncated)
+    }
+
+    /// A seeded sample for an encoded caption: x_T and the step noise from streams of `seed`.
+    public func priorEmbedding(text: PriorText, settings: PriorSettings, seed: UInt64,
+                               progress: ((Int, Int) -> Void)? = nil) throws -> [Float] {
         let d = try prior().transformer.config.embeddingDim
         var g = SplitMix64(seed: seed, stream: 0x70_7A)   // "pz"
         let initial = (0..<d).map { _ in g.gaussian() }
         var s = SplitMix64(seed: seed, stream: 0x70_73)   // "ps"
-        return try priorEmbedding(condition: priorCondition(caption).condition, unconditional: priorCondition("").condition,
-                                  settings: settings, initial: initial, noise: { n in (0..<n).map { _ in s.gaussian() } },
-                                  progress: progress)
+        return try priorEmbedding(condition: text.condition, unconditional: text.unconditional, settings: settings,
+                                  initial: initial, noise: { n in (0..<n).map { _ in s.gaussian() } }, progress: progress)
     }
 
     /// The sampling loop from x_T = `initial` [D], `noise` supplying each
@@ -109,18 +127,23 @@ extension KandinskyPipeline {
     /// was sampled. `truncated`: the caption was cut at the encoder's length.
     public func priorRecord(caption: String, settings: PriorSettings, seed: UInt64, provenance: [String: String] = [:],
                             progress: ((Int, Int) -> Void)? = nil) throws -> (record: EmbeddingFile, truncated: Bool) {
-        let truncated = try priorCondition(caption).truncated
-        let (unit, norm) = try CLIPModel.normalisedKeepingNorm(priorEmbedding(caption: caption, settings: settings, seed: seed,
+        let text = try priorText(caption)
+        return (try priorRecord(caption: caption, text: text, settings: settings, seed: seed, provenance: provenance, progress: progress),
+                text.truncated)
+    }
+
+    func priorRecord(caption: String, text: PriorText, settings: PriorSettings, seed: UInt64, provenance: [String: String],
+                     progress: ((Int, Int) -> Void)?) throws -> EmbeddingFile {
+        let (unit, norm) = try CLIPModel.normalisedKeepingNorm(priorEmbedding(text: text, settings: settings, seed: seed,
                                                                                 progress: progress))
         var extra = provenance
         extra["prior_steps"] = String(settings.steps)
         extra["prior_guidance"] = String(settings.guidance)
         extra["seed"] = String(seed)
         extra["edit"] = "prior"
-        let record = EmbeddingFile(embedding: unit, exemplar: nil, kind: .image, model: modelName, modelHash: modelHash,
-                                   source: caption, sourceHash: SHA256.hex(Array(caption.utf8)), resolution: inputResolution,
-                                   extra: extra, norm: norm)
-        return (record, truncated)
+        return EmbeddingFile(embedding: unit, exemplar: nil, kind: .image, model: modelName, modelHash: modelHash,
+                             source: caption, sourceHash: SHA256.hex(Array(caption.utf8)), resolution: inputResolution,
+                             extra: extra, norm: norm)
     }
 
     /// The image embedding `--prompt` steers a fill toward, from the
@@ -158,10 +181,11 @@ extension KandinskyPipeline {
         try prior.check()
         let (w, h) = try outputSize(settings, aspect: 1)
         let total = count * max(1, candidatesPerOutput)
+        let text = try priorText(caption)   // one encoding for every candidate
         var made: [Generated] = []
         for k in 0..<total {
             let s = Variation.candidateSeed(seed, k)
-            var r = try priorRecord(caption: caption, settings: prior, seed: s, provenance: provenance).record
+            var r = try priorRecord(caption: caption, text: text, settings: prior, seed: s, provenance: provenance, progress: nil)
             r.latent = try initialLatent(seed: s, width: w, height: h)
             let im = try sample(embed: r.rawEmbedding!, latent: r.latent!, settings: settings, seed: s) { i, n in
                 progress?.step(k * n + i, of: total * n, "steps")
