@@ -123,6 +123,26 @@ final class DiffusionLoadingTests: XCTestCase {
         XCTAssertThrowsError(try s.setTimesteps(1001))
     }
 
+    /// Found by fuzzing: a negative steps_offset made timestep -1, and a
+    /// large one with "leading" spacing indexed past ᾱ's table.
+    func testStepsOffsetMustKeepEveryTimestepInsideTheSchedule() throws {
+        let cfg = try DiffusersConfig.load(F.url("tiny-a", "decoder/scheduler/scheduler_config.json"))
+        func with(_ extra: [String: Any]) -> DiffusersConfig {
+            DiffusersConfig(values: cfg.values.merging(extra) { $1 }, name: "scheduler_config.json")
+        }
+        XCTAssertThrowsError(try Schedulers.make(with(["steps_offset": -1]))) {
+            XCTAssertTrue("\($0)".contains("steps_offset -1 is outside the 1000 training timesteps"), "\($0)")
+        }
+        let late = with(["steps_offset": 600, "timestep_spacing": "leading", "num_train_timesteps": 1000])
+        for kind in [SchedulerKind.ddpm, .ddim, .dpmpp] {
+            let s = try Schedulers.make(late, kind: kind)
+            XCTAssertThrowsError(try s.setTimesteps(2), "\(kind)") {
+                XCTAssertTrue("\($0)".contains("steps_offset 600 puts timestep"), "\($0)")
+            }
+            XCTAssertNoThrow(try Schedulers.make(with(["steps_offset": 1, "timestep_spacing": "leading"]), kind: kind).setTimesteps(25))
+        }
+    }
+
     func testADecoderFolderNeedsAllItsParts() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unclip-decoder-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("unet"), withIntermediateDirectories: true)

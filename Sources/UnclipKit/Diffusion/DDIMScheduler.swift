@@ -21,7 +21,7 @@ public final class DDIMScheduler: DiffusionScheduler {
     public func setTimesteps(_ n: Int) throws {
         try schedule.checkSteps(n)
         steps = n
-        timesteps = schedule.timesteps(n)
+        timesteps = try schedule.timesteps(n)
     }
 
     public func step(_ modelOutput: [Float], timestep t: Int, sample: [Float], noise: (Int) -> [Float]) -> [Float] {
@@ -57,7 +57,7 @@ public final class DDIMInverseScheduler {
     public func setTimesteps(_ n: Int) throws {
         try schedule.checkSteps(n)
         steps = n
-        timesteps = schedule.timesteps(n).reversed()
+        timesteps = try schedule.timesteps(n).reversed()
     }
 
     /// x at timestep t from x at the previous (lower) timestep, whose ε̂ the network gave at t.

@@ -22,7 +22,7 @@ public final class DDPMScheduler: DiffusionScheduler {
 
     public func setTimesteps(_ n: Int) throws {
         try schedule.checkSteps(n)
-        timesteps = schedule.timesteps(n)
+        timesteps = try schedule.timesteps(n)
     }
 
     func previous(_ t: Int) -> Int {

@@ -43,15 +43,17 @@ public final class DPMSolverMultistepScheduler: DiffusionScheduler {
     public func setTimesteps(_ n: Int) throws {
         try schedule.checkSteps(n)
         let last = schedule.trainSteps
+        let spaced: [Int]
         switch schedule.spacing {
         case .linspace:
-            timesteps = Array(NoiseSchedule.linspaceNumpy(0, Double(last - 1), n + 1).map { Int($0.rounded(.toNearestOrEven)) }.reversed().dropLast())
+            spaced = Array(NoiseSchedule.linspaceNumpy(0, Double(last - 1), n + 1).map { Int($0.rounded(.toNearestOrEven)) }.reversed().dropLast())
         case .leading:
             let ratio = last / (n + 1)
-            timesteps = Array((0...n).map { $0 * ratio }.reversed().dropLast()).map { $0 + schedule.stepsOffset }
+            spaced = Array((0...n).map { $0 * ratio }.reversed().dropLast()).map { $0 + schedule.stepsOffset }
         case .trailing:
-            timesteps = NoiseSchedule.arangeNumpy(Double(last), 0, -Double(schedule.trainSteps) / Double(n)).map { Int($0.rounded(.toNearestOrEven)) - 1 }
+            spaced = NoiseSchedule.arangeNumpy(Double(last), 0, -Double(schedule.trainSteps) / Double(n)).map { Int($0.rounded(.toNearestOrEven)) - 1 }
         }
+        timesteps = try schedule.inRange(spaced)
         let all = schedule.alphasCumprod.map { ((1 - $0) / $0).squareRoot() }
         let a0 = schedule.alphasCumprod[0]
         sigmas = timesteps.map { all[$0] } + [finalSigmaZero ? 0 : ((1 - a0) / a0).squareRoot()]

@@ -11,6 +11,8 @@ public struct NoiseSchedule: Sendable {
     public let prediction: Prediction
     public let spacing: Spacing
     public let stepsOffset: Int
+    /// The config file's name, for errors found when steps are chosen.
+    let configName: String
 
     public static let maxTrainSteps = 100_000
 
@@ -20,6 +22,7 @@ public struct NoiseSchedule: Sendable {
     /// Reads the shared keys, with `defaults` standing in for the class's own defaults where the file lacks a key.
     init(_ c: DiffusersConfig, defaultSpacing: Spacing, defaultOffset: Int = 0, defaultBetas: String = "linear") throws {
         let name = c.name
+        configName = name
         trainSteps = try c.positiveInt("num_train_timesteps", 1000)
         // Tables of this length are built at once; real schedulers train on 1000.
         guard trainSteps <= Self.maxTrainSteps else {
@@ -57,6 +60,9 @@ public struct NoiseSchedule: Sendable {
         }
         spacing = sp
         stepsOffset = try c.int("steps_offset", defaultOffset)
+        guard stepsOffset >= 0 && stepsOffset < trainSteps else {
+            throw UnclipError.model("\(name): steps_offset \(stepsOffset) is outside the \(trainSteps) training timesteps (0…\(trainSteps - 1))")
+        }
     }
 
     /// torch.linspace in float32: from the start for the first half, from the end for the second.
@@ -107,7 +113,22 @@ public struct NoiseSchedule: Sendable {
     }
 
     /// The integer timesteps for n steps, descending, as DDPM's and DDIM's set_timesteps compute them with numpy.
-    func timesteps(_ n: Int) -> [Int] {
+    func timesteps(_ n: Int) throws -> [Int] {
+        try inRange(spacedTimesteps(n))
+    }
+
+    /// `timesteps` unchanged when each indexes the training schedule. With
+    /// "leading" spacing a positive steps_offset shifts every step up, and
+    /// for few steps the last can pass the final training timestep, where
+    /// diffusers would index past its tables.
+    func inRange(_ timesteps: [Int]) throws -> [Int] {
+        if let t = timesteps.first(where: { $0 < 0 || $0 >= trainSteps }) {
+            throw UnclipError.model("\(configName): steps_offset \(stepsOffset) puts timestep \(t) past the \(trainSteps) training timesteps for \(timesteps.count) steps")
+        }
+        return timesteps
+    }
+
+    private func spacedTimesteps(_ n: Int) -> [Int] {
         switch spacing {
         case .linspace:
             return Self.linspaceNumpy(0, Double(trainSteps - 1), n).map { Int($0.rounded(.toNearestOrEven)) }.reversed()
