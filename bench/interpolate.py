@@ -26,16 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import perceptual  # noqa: E402
 import statistic_emb  # noqa: E402
+from vary import crop512  # noqa: E402
 
 # Unrelated content on purpose: the hard case, where a collage shows.
 PAIRS = [(1, 23), (3, 13), (5, 20), (8, 14), (15, 21), (19, 24)]
 
-
-def crop512(path):
-    im = np.asarray(Image.open(path).convert("RGB"))
-    h, w = im.shape[:2]
-    y, x = (h - 512) // 2, (w - 512) // 2
-    return np.ascontiguousarray(im[y:y + 512, x:x + 512])
 
 
 def main():
