@@ -64,8 +64,10 @@ struct Generate: ParsableCommand {
             _ = try pipeline.prior()
             let settings = try diffusion.settings(steps: denoising.steps)
             let prior = priorOptions.settings
-            if try pipeline.priorCondition(caption).truncated {
-                IO.note("unclip generate: note: the caption is longer than the \(try pipeline.tokenizer().contextLength) tokens the text encoder reads; the rest is ignored")
+            // The tokenizer alone knows: no text-encoder pass just for the note.
+            let tokenizer = try pipeline.tokenizer()
+            if tokenizer.encodeNoting(caption).truncated {
+                IO.note("unclip generate: note: the caption is longer than the \(tokenizer.contextLength) tokens the text encoder reads; the rest is ignored")
             }
             let progress = Progress("generate", enabled: common.progress ? true : nil)
             let made = try pipeline.generate(caption: caption, count: n, candidatesPerOutput: candidates, minDistance: minDistance,

@@ -130,5 +130,13 @@ final class PriorCLITests: XCTestCase {
         let r = try CLI.run(["encode", "--text", long, "--prior", "--prior-steps", "3", "--model", pipeline, "-o", out.path], env: env)
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stderr, "unclip encode: note: --text 1 is longer than the 16 tokens the text encoder reads; the rest is ignored\n")
+        let g = try CLI.run(["generate", long, "--candidates", "1", "--steps", "2", "--prior-steps", "3", "--model", pipeline,
+                             "-o", file(dir, "long.png").path], env: env)
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertEqual(g.stderr, "unclip generate: note: the caption is longer than the 16 tokens the text encoder reads; the rest is ignored\n")
+        let short = try CLI.run(["generate", "a red barn", "--candidates", "1", "--steps", "2", "--prior-steps", "3", "--model", pipeline,
+                                 "-o", file(dir, "short.png").path], env: env)
+        XCTAssertEqual(short.status, 0, short.stderr)
+        XCTAssertEqual(short.stderr, "", "no note for a caption that fits")
     }
 }
