@@ -14,7 +14,6 @@ reproduce A and B) and writes one contact strip per pair to OUT.
 numpy, Pillow and torch (through bench/perceptual.py) only.
 """
 import argparse
-import hashlib
 import os
 import subprocess
 import sys
@@ -25,12 +24,10 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import perceptual  # noqa: E402
-import statistic_emb  # noqa: E402
-from vary import crop512  # noqa: E402
+from vary import crop_emb  # noqa: E402
 
 # Unrelated content on purpose: the hard case, where a collage shows.
 PAIRS = [(1, 23), (3, 13), (5, 20), (8, 14), (15, 21), (19, 24)]
-
 
 
 def main():
@@ -48,15 +45,7 @@ def main():
     print(f"{'pair':14} {'steps':>{7 * (a.frames - 1)}}   mean    max  max/mean  ends")
     ratios = []
     for i, j in PAIRS:
-        ims, embs = [], []
-        for k in (i, j):
-            name = f"kodim{k:02d}.png"
-            path = os.path.join(a.kodak, name)
-            im = crop512(path)
-            emb = os.path.join(a.out, name.replace(".png", ".emb"))
-            statistic_emb.write_emb(emb, statistic_emb.embed(im), im, name,
-                                    hashlib.sha256(open(path, "rb").read()).hexdigest())
-            ims.append(im); embs.append(emb)
+        ims, embs = zip(*(crop_emb(a.kodak, f"kodim{k:02d}.png", a.out) for k in (i, j)))
         pattern = os.path.join(a.out, f"{i:02d}-{j:02d}-%d.png")
         subprocess.run([a.unclip, "interpolate", *embs, "--frames", str(a.frames), "--threads", "2", "-o", pattern],
                        check=True, env=env, stderr=subprocess.DEVNULL)

@@ -33,6 +33,16 @@ def crop512(path):
     return np.ascontiguousarray(im[y:y + 512, x:x + 512])
 
 
+def crop_emb(kodak, name, out_dir):
+    """The 512x512 crop of Kodak photo `name` and the path of its statistic-embedder .emb, written to out_dir."""
+    path = os.path.join(kodak, name)
+    im = crop512(path)
+    out = os.path.join(out_dir, name.replace(".png", ".emb"))
+    statistic_emb.write_emb(out, statistic_emb.embed(im), im, name,
+                            statistic_emb.hashlib.sha256(open(path, "rb").read()).hexdigest())
+    return im, out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--unclip", required=True)
@@ -43,14 +53,7 @@ def main():
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     env = dict(os.environ, UNCLIP_TEST_EMBEDDER="statistic")
-    embs = []
-    for name in ["kodim05.png", "kodim23.png"]:
-        path = os.path.join(a.kodak, name)
-        im = crop512(path)
-        out = os.path.join(a.out, name.replace(".png", ".emb"))
-        statistic_emb.write_emb(out, statistic_emb.embed(im), im, name,
-                                statistic_emb.hashlib.sha256(open(path, "rb").read()).hexdigest())
-        embs.append(out)
+    embs = [crop_emb(a.kodak, name, a.out)[1] for name in ["kodim05.png", "kodim23.png"]]
 
     def unclip(*args):
         return lambda: subprocess.run([a.unclip, *args, "--threads", "2"], check=True, env=env,
