@@ -36,7 +36,7 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Candidates per frame; the one closest to the frame's target is kept.")
     var candidates: Int = 1
 
-    @Option(help: "Coarsest-level noise per frame, as vary's --strength (0 keeps the exemplars' layout).")
+    @Option(help: "Coarsest-level noise, as vary's --strength: the ends become variations of A and B (0: A and B exactly).")
     var strength: Float = 0
 
     @Option(help: ArgumentHelp("Also write a contact sheet of the frames to FILE.", valueName: "FILE"))

@@ -102,6 +102,26 @@ final class InterpolationTests: XCTestCase {
         XCTAssertNotEqual(together[0].image, a, "with noise the endpoint is decoded, not copied")
     }
 
+    func testMiddleFrameIsALayoutInTheOtherMaterialAndStepsChangeEqualAreas() throws {
+        let a = try EditKitFixtures.red(), b = try EditKitFixtures.blue()
+        let z = try m.embed(images: [a, b])
+        var o = Interpolation.Options(); o.synthesis.threads = 1
+        let thetas = Interpolation.thetas(frames: 9)
+        let frames = try Interpolation.frames(a: a, b: b, za: z[0], zb: z[1], thetas: thetas, embedder: nil, options: o)
+        var s = o.synthesis; s.seed = Variation.candidateSeed(o.seed, 0)
+        XCTAssertEqual(frames[4].image, try TextureTransfer.transfer(layout: a, material: b, options: s),
+                       "θ = 0.5 is A's layout in B's patches")
+        // Each step switches a quarter of the frame, plus the moving seam band.
+        let changed = (0..<8).map { f in
+            (0..<(a.width * a.height)).filter { i in
+                frames[f].image.pixels[(3 * i)..<(3 * i + 3)] != frames[f + 1].image.pixels[(3 * i)..<(3 * i + 3)]
+            }.count
+        }
+        let mean = Double(changed.reduce(0, +)) / 8
+        XCTAssertLessThanOrEqual(Double(changed.max()!), 1.5 * mean, "pixels changed per step: \(changed)")
+        XCTAssertGreaterThanOrEqual(Double(changed.min()!), 0.5 * mean, "pixels changed per step: \(changed)")
+    }
+
     func testFrameSizeMovesBetweenTheTwoSizes() {
         let a = Image(width: 100, height: 50, channels: 3), b = Image(width: 60, height: 90, channels: 3)
         XCTAssertTrue(Interpolation.frameSize(a, b, theta: 0) == (100, 50))

@@ -3,14 +3,19 @@ import Foundation
 /// Interpolation between two images, Ramesh et al. 2022, §3.2: the target
 /// embedding follows z_θ = slerp(z_A, z_B, θ) and every frame is decoded
 /// from the same noise (the paper fixes x_T), so the sequence changes only
-/// as θ does. Here a frame is patch-synthesised from both exemplars, A
-/// weighted 1−θ and B weighted θ, at a size between theirs; with several
-/// candidates per frame the one closest to z_θ is kept.
+/// as θ does. The patch decoder has no latent to move, so it moves between
+/// three pictures instead: A; M, A's layout made of B's patches (a texture
+/// transfer); and B. The first half dissolves A into M region by region,
+/// the second M into B, each step switching the same area (`RegionDissolve`):
+/// every frame is one layout in at most two materials, or one material in
+/// at most two layouts, never a crossfade. With several candidates per
+/// frame the one closest to z_θ is kept.
 public enum Interpolation {
     public struct Options: Sendable {
         /// Candidates per frame (K); 1 decodes each frame once.
         public var candidates = 1
-        /// Coarsest-level noise as in `Variation` (0: the exemplars' blend).
+        /// Coarsest-level noise as in `Variation`: the sequence runs between
+        /// variations of A and B (0: between A and B themselves).
         public var strength: Float = 0
         public var seed: UInt64 = 0
         public var synthesis = Variation.synthesisDefaults
@@ -44,6 +49,13 @@ public enum Interpolation {
     public static func frames(a: Image, b: Image, za: [Float], zb: [Float], thetas: [Double], embedder: ImageEmbedder?,
                               options: Options, done: ((Int) -> Void)? = nil) throws -> [Frame] {
         try check(za, zb, thetas)
+        let count = candidateCount(steered: embedder != nil, options: options)
+        let keyLanes = max(1, min(options.synthesis.threads, count))
+        var ko = options
+        ko.synthesis.threads = max(1, options.synthesis.threads / keyLanes)
+        // The three pictures each candidate moves through, made once for all frames.
+        let keys = thetas.contains(where: { !isCopiedEnd($0, options) })
+            ? try Concurrently.map(count, width: keyLanes) { try Keyframes(a: a, b: b, candidate: $0, options: ko) } : []
         let lanes = max(1, min(options.synthesis.threads, thetas.count))
         var o = options
         o.synthesis.threads = max(1, options.synthesis.threads / lanes)
@@ -52,7 +64,7 @@ public enum Interpolation {
         // Synthesis runs in parallel; the embedder (one model, maybe not
         // thread-safe) scores the frames afterwards, in order.
         let images = try Concurrently.map(thetas.count, width: lanes) { i -> [Image] in
-            let c = try candidates(a: a, b: b, theta: thetas[i], steered: embedder != nil, options: o)
+            let c = try candidates(a: a, b: b, keys: keys, theta: thetas[i], options: o)
             lock.lock(); finished += 1; done?(finished); lock.unlock()
             return c
         }
@@ -62,7 +74,9 @@ public enum Interpolation {
     public static func frame(a: Image, b: Image, za: [Float], zb: [Float], theta: Double, embedder: ImageEmbedder?,
                              options: Options) throws -> Frame {
         try check(za, zb, [theta])
-        return try pick(try candidates(a: a, b: b, theta: theta, steered: embedder != nil, options: options),
+        let keys = isCopiedEnd(theta, options) ? []
+            : try (0..<candidateCount(steered: embedder != nil, options: options)).map { try Keyframes(a: a, b: b, candidate: $0, options: options) }
+        return try pick(try candidates(a: a, b: b, keys: keys, theta: theta, options: options),
                         theta: theta, za: za, zb: zb, embedder: embedder)
     }
 
@@ -73,24 +87,63 @@ public enum Interpolation {
         if let t = thetas.first(where: { !(0...1).contains($0) }) { throw UnclipError.usage("θ must be between 0 and 1, not \(t)") }
     }
 
+    static func candidateCount(steered: Bool, options: Options) -> Int { steered ? max(1, options.candidates) : 1 }
+
+    /// Without noise an endpoint is the exemplar itself.
+    static func isCopiedEnd(_ theta: Double, _ options: Options) -> Bool {
+        options.strength == 0 && (theta == 0 || theta == 1)
+    }
+
+    /// What one candidate's frames move through: A and B (varied with
+    /// `strength` > 0, else as given), and M, A's layout in B's patches, at
+    /// A's size. The same seeds for every θ: the fixed x_T of the paper.
+    struct Keyframes {
+        var a: Image, middle: Image, b: Image
+        var seed: UInt64
+
+        init(a: Image, b: Image, candidate: Int, options: Options) throws {
+            let seed = Variation.candidateSeed(options.seed, candidate)
+            var synth = options.synthesis
+            synth.seed = seed
+            synth.noise = Variation.noise(strength: options.strength)
+            let va = try Keyframes.varied(a, seed: seed, stream: 0xA, options: synth)
+            let vb = try Keyframes.varied(b, seed: seed, stream: 0xB, options: synth)
+            self.seed = seed
+            self.a = va; self.b = vb
+            middle = try TextureTransfer.transfer(layout: va, material: vb, options: synth)
+        }
+
+        /// A variation of `x` at `options.noise`, or `x` without noise.
+        static func varied(_ x: Image, seed: UInt64, stream: UInt64, options: SynthesisOptions) throws -> Image {
+            guard options.noise > 0 else { return x.rgb() }
+            var s = options
+            var r = SplitMix64(seed: seed, stream: stream)
+            s.seed = r.next()
+            return try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(x.rgb())], width: x.width, height: x.height,
+                                                 known: nil, mask: nil, options: s, progress: nil)
+        }
+    }
+
     /// The frame's candidates: the exemplar itself at a noiseless endpoint,
-    /// else K syntheses with the same seeds for every θ.
-    static func candidates(a: Image, b: Image, theta: Double, steered: Bool, options: Options) throws -> [Image] {
-        // Without noise an endpoint draws from one exemplar only and the
-        // synthesis reconstructs it (PSNR ≥ 35 dB, see VariationTests); the
-        // exemplar itself is that reconstruction, exact and free.
-        if options.strength == 0 && (theta == 0 || theta == 1) { return [(theta == 0 ? a : b).rgb()] }
-        var exemplars: [WeightedExemplar] = []
-        if theta < 1 { exemplars.append(WeightedExemplar(a.rgb(), weight: Float(1 - theta))) }
-        if theta > 0 { exemplars.append(WeightedExemplar(b.rgb(), weight: Float(theta))) }
+    /// else one dissolve per candidate's keyframes.
+    static func candidates(a: Image, b: Image, keys: [Keyframes], theta: Double, options: Options) throws -> [Image] {
+        if isCopiedEnd(theta, options) { return [(theta == 0 ? a : b).rgb()] }
         let (w, h) = frameSize(a, b, theta: theta)
-        var synth = options.synthesis
-        synth.noise = Variation.noise(strength: options.strength)
-        return try (0..<(steered ? max(1, options.candidates) : 1)).map { i in
-            // The same seeds for every θ: the fixed x_T of the paper.
-            synth.seed = Variation.candidateSeed(options.seed, i)
-            return try PatchSynthesis.synthesize(exemplars: exemplars, width: w, height: h, known: nil, mask: nil,
-                                                 options: synth, progress: nil)
+        func sized(_ x: Image) -> Image {
+            x.width == w && x.height == h ? x : FloatImage(x).resizedBilinear(width: w, height: h).image()
+        }
+        return try keys.map { k in
+            var synth = options.synthesis
+            synth.seed = k.seed
+            // The same field for both halves: a region turns into B's
+            // material first and then into B's layout first.
+            let field = RegionDissolve.field(width: w, height: h, seed: k.seed)
+            if theta <= 0.5 {
+                return try RegionDissolve.frame(from: sized(k.a), to: sized(k.middle), field: field, u: Float(2 * theta),
+                                                exemplars: [WeightedExemplar(k.a), WeightedExemplar(k.b)], options: synth)
+            }
+            return try RegionDissolve.frame(from: sized(k.middle), to: sized(k.b), field: field, u: Float(2 * theta - 1),
+                                            exemplars: [WeightedExemplar(k.b)], options: synth)
         }
     }
 
