@@ -6,9 +6,10 @@
 
 Peers (PyPI, versions as installed): resynthesizer 1.2 (GIMP's Heal
 Selection engine, libresynthesizer), pypatchmatch 2.2.0 (PatchMatch fill,
-patch_size=3), OpenCV 5.0 INPAINT_TELEA (radius 3). "blur" is not a method
-but a reference: the true pixels blurred (Gaussian, sigma 3) inside the
-hole, which PSNR and SSIM rank above every real fill.
+patch_size=3, which PyPatchMatch's source uses as a radius: 7x7 patches),
+OpenCV 5.0 INPAINT_TELEA (radius 3). "blur" is not a method but a
+reference: the true pixels blurred (Gaussian, sigma 3) inside the hole,
+which PSNR and SSIM rank above every real fill.
 Masks come from bench/make_masks.py (seeded, LaMa-style). Per mask type it
 prints wall time, PSNR and SSIM inside the hole, a seam score, a texture
 score and the fraction of outside-mask pixels kept exactly, and writes a

@@ -225,7 +225,12 @@ private struct Engine: Sendable {
                 var k = known, levelHole = hole
                 if l > 0 {
                     let (kl, t) = ImagePyramid.downsample(known, weight: trust, width: size.w, height: size.h)
-                    k = kl; levelHole = t.map { min(1, max(0, 1 - $0)) }
+                    // A coarse pixel is known when any of what it covers is
+                    // (at least 1%), at the mean of those known pixels, as
+                    // in PyPatchMatch's masked pyramid: thin strokes vanish
+                    // above the finest levels instead of being invented
+                    // there from whatever matches their blurred colour.
+                    k = kl; levelHole = t.map { $0 >= Engine.coarseKnownTrust ? 0 : 1 }
                 }
                 if options.textureWeight > 0 {
                     k = TextureFeatures.appending(to: k, trust: levelHole.map { 1 - $0 }, weight: options.textureWeight)
@@ -243,6 +248,7 @@ private struct Engine: Sendable {
     }
 
     static let minSourcePatches = 64
+    static let coarseKnownTrust: Float = 0.01
 
     var weights: [Float] = []
 
