@@ -16,6 +16,25 @@ final class RegionDissolveTests: XCTestCase {
         XCTAssertLessThan(step / Float(h * (w - 1)), 0.03)
     }
 
+    func testFieldFollowingAPictureRevealsItsBrightRegionsFirst() {
+        let w = 96, h = 64, n = w * h
+        // A bright disc on a dark ground.
+        var img = Image(width: w, height: h, channels: 3)
+        let disc = { (x: Int, y: Int) in (x - 30) * (x - 30) + (y - 32) * (y - 32) < 18 * 18 }
+        for y in 0..<h { for x in 0..<w { for c in 0..<3 { img[x, y, c] = disc(x, y) ? 230 : 30 } } }
+        let f = RegionDissolve.field(following: img, seed: 2)
+        XCTAssertTrue(f.map { Int(($0 * Float(n - 1)).rounded()) }.sorted() == Array(0..<n), "not a permutation of ranks")
+        // Inside the disc, away from its blurred edge, every pixel comes
+        // before every pixel of the ground far from it.
+        var inside: Float = 0, outside: Float = 1
+        for y in 0..<h { for x in 0..<w {
+            let d2 = (x - 30) * (x - 30) + (y - 32) * (y - 32)
+            if d2 < 8 * 8 { inside = max(inside, f[y * w + x]) }
+            if d2 > 30 * 30 { outside = min(outside, f[y * w + x]) }
+        } }
+        XCTAssertLessThan(inside, outside)
+    }
+
     func testBandCoversBothSidesOfTheEdgeOut_toTheRadius() {
         let w = 20, h = 3
         let region = (0..<(w * h)).map { $0 % w < 10 }

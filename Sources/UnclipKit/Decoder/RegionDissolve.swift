@@ -1,8 +1,9 @@
 import Foundation
 
 /// A transition from one picture to another, region by region: a smooth
-/// random field orders the pixels, a threshold u shows the second picture
-/// where the field is below it, and patch synthesis regrows a thin band
+/// field (random, or one picture's blurred brightness) orders the pixels, a
+/// threshold u shows the second picture where the field is below it, and
+/// patch synthesis regrows a thin band
 /// along the regions' edges so that no cut shows. The field is ranked, so u
 /// is exactly the fraction of the frame that has switched: equal steps in u
 /// change equal areas, and pixels away from the band are copied unchanged
@@ -36,6 +37,26 @@ public enum RegionDissolve {
         let order = value.indices.sorted { value[$0] < value[$1] || (value[$0] == value[$1] && $0 < $1) }
         var rank = [Float](repeating: 0, count: w * h)
         let scale = Float(1) / Float(max(1, w * h - 1))
+        for (r, i) in order.enumerated() { rank[i] = Float(r) * scale }
+        return rank
+    }
+
+    /// Ranks of `image`'s luminance (0…1) averaged over squares a sixteenth
+    /// of the shorter side, plus `noise` times the random field so that flat
+    /// stretches do not switch in raster order: the picture's own regions
+    /// switch together, brightest first.
+    public static func field(following image: Image, seed: UInt64, cells: Int = 4, noise: Float = 0.1) -> [Float] {
+        let w = image.width, h = image.height, n = w * h
+        let rgb = FloatImage(image.rgb())
+        var lum = FloatImage(width: w, height: h, channels: 1)
+        for i in 0..<n { lum.data[i] = (0.299 * rgb.data[i] + 0.587 * rgb.data[n + i] + 0.114 * rgb.data[2 * n + i]) / 255 }
+        let side = max(1, min(w, h) / 16)
+        let small = lum.resizedArea(width: max(1, w / side), height: max(1, h / side)).resizedBilinear(width: w, height: h)
+        let random = field(width: w, height: h, seed: seed, cells: cells)
+        let value = (0..<n).map { small.data[$0] + noise * random[$0] }
+        let order = value.indices.sorted { value[$0] > value[$1] || (value[$0] == value[$1] && $0 < $1) }
+        var rank = [Float](repeating: 0, count: n)
+        let scale = Float(1) / Float(max(1, n - 1))
         for (r, i) in order.enumerated() { rank[i] = Float(r) * scale }
         return rank
     }

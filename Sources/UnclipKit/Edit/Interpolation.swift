@@ -6,7 +6,8 @@ import Foundation
 /// as θ does. The patch decoder has no latent to move, so it moves between
 /// three pictures instead: A; M, A's layout made of B's patches (a texture
 /// transfer); and B. The first half dissolves A into M region by region,
-/// the second M into B, each step switching the same area (`RegionDissolve`):
+/// A's brightest regions first, the second M into B, B's brightest first,
+/// each step switching the same area (`RegionDissolve`):
 /// every frame is one layout in at most two materials, or one material in
 /// at most two layouts, never a crossfade. With several candidates per
 /// frame the one closest to z_θ is kept.
@@ -135,9 +136,10 @@ public enum Interpolation {
         return try keys.map { k in
             var synth = options.synthesis
             synth.seed = k.seed
-            // The same field for both halves: a region turns into B's
-            // material first and then into B's layout first.
-            let field = RegionDissolve.field(width: w, height: h, seed: k.seed)
+            // Each half follows the regions of the picture it reveals
+            // (A's, then B's), so that whole objects switch rather than
+            // random blobs cutting through them.
+            let field = RegionDissolve.field(following: sized(theta <= 0.5 ? k.a : k.b), seed: k.seed)
             if theta <= 0.5 {
                 return try RegionDissolve.frame(from: sized(k.a), to: sized(k.middle), field: field, u: Float(2 * theta),
                                                 exemplars: [WeightedExemplar(k.a), WeightedExemplar(k.b)], options: synth)
