@@ -3,11 +3,10 @@ import Foundation
 /// A transition from one picture to another, region by region: a smooth
 /// field (random, or one picture's blurred brightness) orders the pixels, a
 /// threshold u shows the second picture where the field is below it, and
-/// patch synthesis regrows a thin band
-/// along the regions' edges so that no cut shows. The field is ranked, so u
-/// is exactly the fraction of the frame that has switched: equal steps in u
-/// change equal areas, and pixels away from the band are copied unchanged
-/// from one step to the next.
+/// patch synthesis regrows a thin band along the regions' edges so that no
+/// cut shows. The field is ranked, so u is exactly the fraction of the frame
+/// that has switched: equal steps in u change equal areas, and pixels away
+/// from the band are copied unchanged from one step to the next.
 public enum RegionDissolve {
     /// Per pixel, its rank in a smooth random field, scaled to 0…1 (every
     /// value distinct). `cells` is about how many blobs span the shorter side.
@@ -33,10 +32,17 @@ public enum RegionDissolve {
                 }
             }
         }
-        // Ties (flat stretches) broken by position, so the ranks are a permutation.
-        let order = value.indices.sorted { value[$0] < value[$1] || (value[$0] == value[$1] && $0 < $1) }
-        var rank = [Float](repeating: 0, count: w * h)
-        let scale = Float(1) / Float(max(1, w * h - 1))
+        return ranks(value, descending: false)
+    }
+
+    /// Each value's rank, scaled to 0…1; ties (flat stretches) broken by
+    /// position, so the ranks are a permutation.
+    static func ranks(_ value: [Float], descending: Bool) -> [Float] {
+        let order = value.indices.sorted {
+            value[$0] == value[$1] ? $0 < $1 : (descending ? value[$0] > value[$1] : value[$0] < value[$1])
+        }
+        var rank = [Float](repeating: 0, count: value.count)
+        let scale = Float(1) / Float(max(1, value.count - 1))
         for (r, i) in order.enumerated() { rank[i] = Float(r) * scale }
         return rank
     }
@@ -53,12 +59,7 @@ public enum RegionDissolve {
         let side = max(1, min(w, h) / 16)
         let small = lum.resizedArea(width: max(1, w / side), height: max(1, h / side)).resizedBilinear(width: w, height: h)
         let random = field(width: w, height: h, seed: seed, cells: cells)
-        let value = (0..<n).map { small.data[$0] + noise * random[$0] }
-        let order = value.indices.sorted { value[$0] > value[$1] || (value[$0] == value[$1] && $0 < $1) }
-        var rank = [Float](repeating: 0, count: n)
-        let scale = Float(1) / Float(max(1, n - 1))
-        for (r, i) in order.enumerated() { rank[i] = Float(r) * scale }
-        return rank
+        return ranks((0..<n).map { small.data[$0] + noise * random[$0] }, descending: true)
     }
 
     /// 1 on pixels within `radius` of the edge between `region` and the

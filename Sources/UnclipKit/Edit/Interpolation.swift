@@ -139,13 +139,12 @@ public enum Interpolation {
             // Each half follows the regions of the picture it reveals
             // (A's, then B's), so that whole objects switch rather than
             // random blobs cutting through them.
-            let field = RegionDissolve.field(following: sized(theta <= 0.5 ? k.a : k.b), seed: k.seed)
-            if theta <= 0.5 {
-                return try RegionDissolve.frame(from: sized(k.a), to: sized(k.middle), field: field, u: Float(2 * theta),
-                                                exemplars: [WeightedExemplar(k.a), WeightedExemplar(k.b)], options: synth)
-            }
-            return try RegionDissolve.frame(from: sized(k.middle), to: sized(k.b), field: field, u: Float(2 * theta - 1),
-                                            exemplars: [WeightedExemplar(k.b)], options: synth)
+            let firstHalf = theta <= 0.5
+            let from = sized(firstHalf ? k.a : k.middle), to = sized(firstHalf ? k.middle : k.b)
+            let field = RegionDissolve.field(following: firstHalf ? from : to, seed: k.seed)
+            return try RegionDissolve.frame(from: from, to: to, field: field, u: Float(firstHalf ? 2 * theta : 2 * theta - 1),
+                                            exemplars: firstHalf ? [WeightedExemplar(k.a), WeightedExemplar(k.b)] : [WeightedExemplar(k.b)],
+                                            options: synth)
         }
     }
 
