@@ -5,7 +5,7 @@ import UnclipKit
 enum DecoderFixtures {
     static var root: URL { KitFixtures.root.appendingPathComponent("decoder") }
 
-    /// Real photo crops (96×96 RGB, Kodak).
+    /// Real photos (Kodak): 96×96 PNG crops, and kodim13 at 384×256 (JPEG).
     static func photo(_ name: String) throws -> Image {
         try ImageCodec.read(root.appendingPathComponent(name).path)
     }

@@ -46,6 +46,16 @@ public struct SynthesisOptions: Sendable {
     /// Sharpness of the very last vote; `.infinity` lets the best-matching
     /// patch alone set each pixel, which keeps fine texture crisp.
     public var finalVoteSharpness: Float = 4
+    /// Sharpness of the vote that starts each finer level from the coarser
+    /// level's field, carried up, before its first search, for hole pixels
+    /// a patch width or more from the nearest known one; it blends into
+    /// `voteSharpness` from half a patch width to there. Deep in a large
+    /// hole the carried patches disagree, an average of them is a blur, the
+    /// search then matches the blur with smooth patches, and it lasts to
+    /// the finest level; `.infinity` starts from the best-matching carried
+    /// patch's pixels instead. Near the edge the patches overlap the known
+    /// pixels and agree, and averaging them meets the edge more smoothly.
+    public var carriedVoteSharpness: Float = 4
     /// Distance added to patches of a lighter exemplar, per patch pixel and
     /// channel, scaled by 1 − weight/maxWeight (in squared 8-bit levels).
     public var exemplarPenalty: Float = 400
@@ -89,7 +99,10 @@ public struct SynthesisOptions: Sendable {
     ///   0.492 for about 0.1 s;
     /// - a budget of 24 rounds of a 64×64 hole per level, so that levels
     ///   where the hole is small run up to 24 EM rounds instead of 4;
-    /// - a texture prior of 0.5, so that strokes through grain stay grainy.
+    /// - a texture prior of 0.5, so that strokes through grain stay grainy;
+    /// - each finer level started from the best carried patch per pixel
+    ///   away from the hole's edge, so that the middle of a large hole
+    ///   stays sharp.
     public static var inpainting: SynthesisOptions {
         var o = SynthesisOptions()
         o.coarsestSize = 48
@@ -98,6 +111,7 @@ public struct SynthesisOptions: Sendable {
         o.searchIterations = 2
         o.roundBudget = 24 * 64 * 64
         o.texturePrior = 0.5
+        o.carriedVoteSharpness = .infinity
         return o
     }
 }
@@ -354,8 +368,7 @@ private struct Engine: Sendable {
                     // Vote the carried-up field first so the search starts from sharp texture.
                     PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                        seed: options.seed, stream: stream, threads: options.threads)
-                    PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                     sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+                    voteCarried(nnf, atlas: atlas, target: &current, hole: hole, known: known, confidence: confidence)
                     pullTexture(&current, level: l)
                 }
                 stream += 1
@@ -389,6 +402,33 @@ private struct Engine: Sendable {
         }
         let area = Double(p * p)
         return sums.map { Float($0 / area) }
+    }
+
+    /// The vote that starts a level from the carried-up field: at
+    /// `carriedVoteSharpness` deep in the hole, at `voteSharpness` within
+    /// half a patch width of its edge, blended linearly in between.
+    func voteCarried(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage, hole: [Float],
+                     known: FloatImage?, confidence: [Float]?) {
+        guard options.carriedVoteSharpness != options.voteSharpness else {
+            PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
+                             sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+            return
+        }
+        let w = target.width, h = target.height, n = w * h
+        var nearEdge = target
+        PatchVoting.vote(nnf, atlas: atlas, target: &nearEdge, mask: hole, known: known,
+                         sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+        PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
+                         sharpness: options.carriedVoteSharpness, confidence: confidence, threads: options.threads)
+        let d2 = InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h)
+        let r = Float(nnf.patch / 2)
+        for i in 0..<n where hole[i] > 0 {
+            let t = min(1, max(0, (d2[i].squareRoot() - r) / r))
+            guard t < 1 else { continue }
+            for c in 0..<target.channels {
+                target.data[c * n + i] = nearEdge.data[c * n + i] + t * (target.data[c * n + i] - nearEdge.data[c * n + i])
+            }
+        }
     }
 
     /// Moves the texture-feature channels of `image`'s hole pixels toward
