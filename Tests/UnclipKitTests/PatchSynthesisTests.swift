@@ -161,7 +161,6 @@ final class PatchSynthesisTests: XCTestCase {
         var off = SynthesisOptions.inpainting
         off.texturePrior = 0
         let kept = try grainKept(.inpainting), keptOff = try grainKept(off)
-        // 0.24 and 0.02 when this was written.
         XCTAssertGreaterThan(kept, 0.15, "the strokes keep \(kept) of the grain's gradient energy")
         XCTAssertLessThan(keptOff, 0.08, "without the prior the strokes were expected flat, kept \(keptOff)")
     }
@@ -186,7 +185,6 @@ final class PatchSynthesisTests: XCTestCase {
         averaged.carriedVoteSharpness = 4
         let sharp = energy(try Inpainting.inpaint(img, mask: mask, options: .inpainting)) / energy(img)
         let soft = energy(try Inpainting.inpaint(img, mask: mask, options: averaged)) / energy(img)
-        // 0.61 and 0.31 when this was written.
         XCTAssertGreaterThan(sharp, 0.45, "the middle of the hole keeps \(sharp) of the photo's gradient energy")
         XCTAssertGreaterThan(sharp, 1.5 * soft, "averaging the carried patches kept \(soft), the best patch \(sharp)")
     }

@@ -48,8 +48,9 @@ public struct SynthesisOptions: Sendable {
     public var finalVoteSharpness: Float = 4
     /// Sharpness of the vote that starts each finer level from the coarser
     /// level's field, carried up, before its first search, for hole pixels
-    /// a patch width or more from the nearest known one; it blends into
-    /// `voteSharpness` from half a patch width to there. Deep in a large
+    /// at least twice half a patch width (6 pixels for 7×7 patches) from
+    /// the nearest known one; it blends into `voteSharpness` from half a
+    /// patch width to there. Deep in a large
     /// hole the carried patches disagree, an average of them is a blur, the
     /// search then matches the blur with smooth patches, and it lasts to
     /// the finest level; `.infinity` starts from the best-matching carried
@@ -405,8 +406,9 @@ private struct Engine: Sendable {
     }
 
     /// The vote that starts a level from the carried-up field: at
-    /// `carriedVoteSharpness` deep in the hole, at `voteSharpness` within
-    /// half a patch width of its edge, blended linearly in between.
+    /// `carriedVoteSharpness` from twice half a patch width into the hole,
+    /// at `voteSharpness` within half a patch width of its edge, blended
+    /// linearly in between.
     func voteCarried(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage, hole: [Float],
                      known: FloatImage?, confidence: [Float]?) {
         guard options.carriedVoteSharpness != options.voteSharpness else {
