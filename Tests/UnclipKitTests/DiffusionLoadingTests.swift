@@ -97,15 +97,15 @@ final class DiffusionLoadingTests: XCTestCase {
     }
 
     func testConfigOptionsOutsideTheSubsetAreNamed() throws {
-        let block = try edited("decoder/unet") { $0["down_block_types"] = ["CrossAttnDownBlock2D", "SimpleCrossAttnDownBlock2D"] }
+        let block = try edited("decoder/unet", config: { $0["down_block_types"] = ["CrossAttnDownBlock2D", "SimpleCrossAttnDownBlock2D"] })
         assertModelError(try UNet2DConditionModel(directory: block), contains: ["down block type \"CrossAttnDownBlock2D\" is not supported"])
-        let mid = try edited("decoder/unet") { $0["mid_block_type"] = "UNetMidBlock2DCrossAttn" }
+        let mid = try edited("decoder/unet", config: { $0["mid_block_type"] = "UNetMidBlock2DCrossAttn" })
         assertModelError(try UNet2DConditionModel(directory: mid), contains: ["mid_block_type", "UNetMidBlock2DCrossAttn"])
-        let classEmbed = try edited("decoder/unet") { $0["class_embed_type"] = "timestep" }
+        let classEmbed = try edited("decoder/unet", config: { $0["class_embed_type"] = "timestep" })
         assertModelError(try UNet2DConditionModel(directory: classEmbed), contains: ["class_embed_type = timestep is not supported"])
-        let norm = try edited("decoder/movq") { $0["norm_type"] = "ada_group" }
+        let norm = try edited("decoder/movq", config: { $0["norm_type"] = "ada_group" })
         assertModelError(try MoVQ(directory: norm), contains: ["norm_type \"ada_group\" is not supported"])
-        let groups = try edited("decoder/unet") { $0["norm_num_groups"] = 5 }
+        let groups = try edited("decoder/unet", config: { $0["norm_num_groups"] = 5 })
         assertModelError(try UNet2DConditionModel(directory: groups), contains: ["not divisible by norm_num_groups 5"])
     }
 
