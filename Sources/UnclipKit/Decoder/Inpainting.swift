@@ -20,6 +20,9 @@ public enum Inpainting {
     /// → an image of the crop's size.
     public typealias Fill = (_ crop: Image, _ mask: [Float]) throws -> Image
 
+    /// The mask value of the ring the layer extends into past the hole.
+    static let seamRingWeight: Float = 0.75
+
     /// `mask` has one value per pixel: 1 regenerates, 0 keeps, between
     /// blends. The result has the input's channel count; regenerated
     /// pixels become opaque in proportion to the mask. Pixels where the
@@ -67,12 +70,15 @@ public enum Inpainting {
         // layer itself (Pérez et al. 2003, eq. 7, v_pq = g_p − g_q), and it
         // then spreads the layer's mismatch with the surroundings smoothly
         // over the hole. A layer equal to the original outside the hole
-        // would carry its seam straight through. One pixel is enough: the
-        // ring is regenerated too, so every pixel of it is one the fill
-        // no longer sees, which on thin strokes costs more than the
-        // softer seam gains.
+        // would carry its seam straight through. The ring is regenerated
+        // only at `seamRingWeight` (a soft mask: the fill stays partly tied
+        // to its pixels), and only one pixel wide: every pixel of it is one
+        // the fill sees less of, which on thin strokes costs more than a
+        // softer seam gains, and a ring regenerated in full left the seams
+        // softer than the photo's.
         let synthMask = seamless
-            ? zip(cropMask, InpaintMask.grow(cropMask.map { $0 > 0 ? 1 : 0 }, width: cw, height: ch, radius: seamRing)).map { max($0, $1) }
+            ? zip(cropMask, InpaintMask.grow(cropMask.map { $0 > 0 ? 1 : 0 }, width: cw, height: ch, radius: seamRing))
+                .map { max($0, seamRingWeight * $1) }
             : cropMask
         let synthesized = try fill.map { try $0(cropImage, synthMask) }
             ?? PatchSynthesis.synthesize(exemplars: [], width: cw, height: ch, known: cropImage, mask: synthMask,
