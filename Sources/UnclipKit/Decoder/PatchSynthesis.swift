@@ -344,8 +344,15 @@ private struct Engine: Sendable {
                 }
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
-            let confidence = options.boundaryConfidence > 1 && known != nil
-                ? Engine.patchConfidence(hole: hole, width: w, height: h, patch: p, gamma: options.boundaryConfidence) : nil
+            // Squared distance to the nearest known pixel, for the boundary
+            // confidence and for the carried vote's ramp.
+            let weighByConfidence = options.boundaryConfidence > 1 && known != nil
+            let rampCarried = options.carriedVoteSharpness != options.voteSharpness && l < top
+            let depth2 = weighByConfidence || rampCarried
+                ? InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h) : nil
+            let confidence = weighByConfidence
+                ? Engine.patchConfidence(hole: hole, depth2: depth2!, width: w, height: h, patch: p,
+                                         gamma: options.boundaryConfidence) : nil
             let holePixels = hole.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
             // Levels far above the working scale only sharpen what the
             // coarser ones placed: one round there, a few just above it.
@@ -369,7 +376,8 @@ private struct Engine: Sendable {
                     // Vote the carried-up field first so the search starts from sharp texture.
                     PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                        seed: options.seed, stream: stream, threads: options.threads)
-                    voteCarried(nnf, atlas: atlas, target: &current, hole: hole, known: known, confidence: confidence)
+                    voteCarried(nnf, atlas: atlas, target: &current, hole: hole, depth2: depth2, known: known,
+                                confidence: confidence)
                     pullTexture(&current, level: l)
                 }
                 stream += 1
@@ -390,12 +398,12 @@ private struct Engine: Sendable {
 
     /// Per patch corner, the mean boundary confidence of its pixels: 1 for
     /// known pixels, γ^-d for hole pixels d pixels from the nearest known
-    /// one, blended by the soft mask. Below e^-60 the confidence stays at
+    /// one (`depth2` holds d²), blended by the soft mask. Below e^-60 the confidence stays at
     /// e^-60: votes only compare patches covering the same pixel, which
     /// differ by less than a patch in depth, and smaller values would
     /// underflow the vote's weight sums.
-    static func patchConfidence(hole: [Float], width w: Int, height h: Int, patch p: Int, gamma: Float) -> [Float] {
-        let d2 = InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h)
+    static func patchConfidence(hole: [Float], depth2 d2: [Float], width w: Int, height h: Int, patch p: Int,
+                                gamma: Float) -> [Float] {
         let lnG = Double(log(gamma))
         let sums = WindowSums.corners(width: w, height: h, patch: p) { i in
             let m = Double(hole[i])
@@ -408,21 +416,21 @@ private struct Engine: Sendable {
     /// The vote that starts a level from the carried-up field: at
     /// `carriedVoteSharpness` from twice half a patch width into the hole,
     /// at `voteSharpness` within half a patch width of its edge, blended
-    /// linearly in between.
+    /// linearly in between. `depth2`: each pixel's squared distance to the
+    /// nearest known one (nil when the two sharpnesses are equal).
     func voteCarried(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage, hole: [Float],
-                     known: FloatImage?, confidence: [Float]?) {
-        guard options.carriedVoteSharpness != options.voteSharpness else {
+                     depth2 d2: [Float]?, known: FloatImage?, confidence: [Float]?) {
+        guard options.carriedVoteSharpness != options.voteSharpness, let d2 else {
             PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
                              sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
             return
         }
-        let w = target.width, h = target.height, n = w * h
+        let n = target.planeSize
         var nearEdge = target
         PatchVoting.vote(nnf, atlas: atlas, target: &nearEdge, mask: hole, known: known,
                          sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
         PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
                          sharpness: options.carriedVoteSharpness, confidence: confidence, threads: options.threads)
-        let d2 = InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h)
         let r = Float(nnf.patch / 2)
         for i in 0..<n where hole[i] > 0 {
             let t = min(1, max(0, (d2[i].squareRoot() - r) / r))
