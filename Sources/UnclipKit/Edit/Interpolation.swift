@@ -74,11 +74,9 @@ public enum Interpolation {
 
     public static func frame(a: Image, b: Image, za: [Float], zb: [Float], theta: Double, embedder: ImageEmbedder?,
                              options: Options) throws -> Frame {
-        try check(za, zb, [theta])
-        let keys = isCopiedEnd(theta, options) ? []
-            : try (0..<candidateCount(steered: embedder != nil, options: options)).map { try Keyframes(a: a, b: b, candidate: $0, options: options) }
-        return try pick(try candidates(a: a, b: b, keys: keys, theta: theta, options: options),
-                        theta: theta, za: za, zb: zb, embedder: embedder)
+        // A sequence of one: its keyframes and candidates are the same, and
+        // the thread split never changes the output.
+        try frames(a: a, b: b, za: za, zb: zb, thetas: [theta], embedder: embedder, options: options)[0]
     }
 
     static func check(_ za: [Float], _ zb: [Float], _ thetas: [Double]) throws {
