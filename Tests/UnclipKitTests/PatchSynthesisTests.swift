@@ -189,6 +189,36 @@ final class PatchSynthesisTests: XCTestCase {
         XCTAssertGreaterThan(sharp, 1.5 * soft, "averaging the carried patches kept \(soft), the best patch \(sharp)")
     }
 
+    func testDominantOffsetsAreTheFacadesPeriod() throws {
+        // A grainy wall with a row of identical windows every 37 pixels (a
+        // dark pane, a light frame and cross); the grain does not repeat.
+        let w = 230, h = 90
+        var img = Image(width: w, height: h, channels: 3)
+        var rng = SplitMix64(seed: 11)
+        for y in 0..<h {
+            for x in 0..<w {
+                let g = 142 + rng.below(17)
+                var v = (g, g - 10, g - 30)
+                let wx = (x - 10) % 37, wy = y - 30
+                if x >= 10 && wx < 19 && wy >= 0 && wy < 31 {
+                    let light = wx == 0 || wx == 18 || wx == 9 || wy == 0 || wy == 30 || wy == 15
+                    v = light ? (225, 225, 215) : (40 + g / 8, 45 + g / 8, 60 + g / 8)
+                }
+                img[x, y, 0] = UInt8(v.0); img[x, y, 1] = UInt8(v.1); img[x, y, 2] = UInt8(v.2)
+            }
+        }
+        let offsets = try DominantOffsets.find(in: img, count: 4)
+        XCTAssertEqual(offsets.count, 4)
+        // Every peak is a whole number of windows along the row.
+        XCTAssertTrue(offsets.allSatisfy { $0.dy == 0 && $0.dx != 0 && $0.dx % 37 == 0 }, "strongest offsets \(offsets)")
+        // With the windows masked out only the grain is left, which repeats nowhere.
+        var hole = [Float](repeating: 0, count: w * h)
+        for y in 28..<63 { for x in 0..<w { hole[y * w + x] = 1 } }
+        let wall = try DominantOffsets.find(in: img, hole: hole, count: 4)
+        XCTAssertFalse(wall.contains { $0.dy == 0 && abs($0.dx) % 37 == 0 }, "offsets of the bare wall \(wall)")
+        XCTAssertThrowsError(try DominantOffsets.find(in: img, hole: [0, 1], count: 4))
+    }
+
     func testHoleInTheSkyIsNotFilledWithARareObject() throws {
         // A grainy sky with eight small dark birds. Around each bird the
         // patch is sky, so it matches the sky at the hole's edge as well as

@@ -99,11 +99,15 @@ enum PatchMatch {
 
     /// `iterations` rounds of propagation and random search over the active
     /// corners (Barnes et al. 2009, §3.2), after re-measuring every current
-    /// match against the (changed) target. Corner rows are cut into fixed
+    /// match against the (changed) target and trying, for each corner, the
+    /// source patch at each of `offsets` from it (the atlas's first
+    /// exemplar, which must then be the target's own image: inpainting's
+    /// dominant offsets, see `DominantOffsets`). Corner rows are cut into fixed
     /// bands searched in parallel; propagation stays inside a band so a band
     /// never reads what another is writing.
     static func improve(_ nnf: inout NearestNeighbourField, target: FloatImage, atlas: SourceAtlas,
-                        iterations: Int, maxRadius radiusCap: Int? = nil, seed: UInt64, stream: UInt64, threads: Int) {
+                        iterations: Int, maxRadius radiusCap: Int? = nil, offsets: [(dx: Int, dy: Int)] = [],
+                        seed: UInt64, stream: UInt64, threads: Int) {
         let p = nnf.patch, C = target.channels
         let tw = target.width, tPlane = target.planeSize
         let sw = atlas.width, sh = atlas.height, sPlane = atlas.image.planeSize
@@ -112,6 +116,7 @@ enum PatchMatch {
         let list = atlas.validList
         guard !list.isEmpty, cols > 0 else { return }
         let maxRadius = min(max(sw, sh), radiusCap ?? Int.max)
+        let firstHeight = atlas.frames[0].h
         target.data.withUnsafeBufferPointer { tBuf in
         atlas.image.data.withUnsafeBufferPointer { sBuf in
         atlas.valid.withUnsafeBufferPointer { valid in
@@ -136,6 +141,24 @@ enum PatchMatch {
                         guard active[i] else { continue }
                         match[i] = max(0, match[i])
                         dist[i] = cost(i, Int(match[i]), .infinity)
+                    }
+                }
+                if iterations > 0 {
+                    for y in rows where !offsets.isEmpty {
+                        for x in 0..<cols {
+                            let i = y * tw + x
+                            guard active[i] else { continue }
+                            var best = Int(match[i]), bestD = dist[i]
+                            for o in offsets {
+                                let sx = x + o.dx, sy = y + o.dy
+                                guard sx >= 0 && sx < sw && sy >= 0 && sy < firstHeight else { continue }
+                                let cand = sy * sw + sx
+                                guard cand != best && valid[cand] else { continue }
+                                let d = cost(i, cand, bestD)
+                                if d < bestD { best = cand; bestD = d }
+                            }
+                            match[i] = Int32(best); dist[i] = bestD
+                        }
                     }
                 }
                 for it in 0..<iterations {

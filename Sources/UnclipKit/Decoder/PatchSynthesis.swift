@@ -71,6 +71,13 @@ public struct SynthesisOptions: Sendable {
     /// answers. With the features held toward the grain around the hole, a
     /// flat patch costs what it should there.
     public var texturePrior: Float = 0
+    /// How many of the photo's dominant self-similarity offsets (He & Sun
+    /// 2012) every search also tries, when inpainting (the one exemplar is
+    /// the known image itself); 0 turns them off. A patch copied from one
+    /// window to the next along the facade's own period lands where its
+    /// neighbours' copies do, so repeated structure such as windows, bricks
+    /// and blinds is copied whole rather than pieced together.
+    public var dominantOffsets = 0
     /// Boundary confidence γ (Wexler et al. 2007, §3.1): a hole pixel d
     /// pixels from the nearest known one is trusted γ^-d, and each patch
     /// votes with the mean trust of its pixels, so that the fill grows from
@@ -103,7 +110,8 @@ public struct SynthesisOptions: Sendable {
     /// - a texture prior of 0.5, so that strokes through grain stay grainy;
     /// - each finer level started from the best carried patch per pixel
     ///   away from the hole's edge, so that the middle of a large hole
-    ///   stays sharp.
+    ///   stays sharp;
+    /// - the 32 strongest self-similarity offsets tried by every search.
     public static var inpainting: SynthesisOptions {
         var o = SynthesisOptions()
         o.coarsestSize = 48
@@ -113,6 +121,7 @@ public struct SynthesisOptions: Sendable {
         o.roundBudget = 24 * 64 * 64
         o.texturePrior = 0.5
         o.carriedVoteSharpness = .infinity
+        o.dominantOffsets = 32
         return o
     }
 }
@@ -223,6 +232,9 @@ private struct Engine: Sendable {
     /// hole (pull-push), when `texturePrior` is on; else empty.
     var texturePriors: [[Float]] = []
     var atlases: [SourceAtlas] = []
+    /// Per level, the known image's dominant offsets at that level's scale
+    /// (empty unless `dominantOffsets` is on for an inpainting).
+    var levelOffsets: [[(dx: Int, dy: Int)]] = []
     let blendInit: [FloatImage]
 
     init(sources: [WeightedExemplar], width: Int, height: Int, known: FloatImage?, hole: [Float], options: SynthesisOptions) {
@@ -285,12 +297,28 @@ private struct Engine: Sendable {
             }
         }
         levels = kept
+        levelOffsets = kept.map { _ in [] }
+        let selfExemplar = known != nil && sources.count == 1
+            && sources[0].image.width == width && sources[0].image.height == height
+        if options.dominantOffsets > 0 && selfExemplar {
+            // Found at about 128 pixels across, as He & Sun do (a finer
+            // search costs more and finds the same peaks), ignoring offsets
+            // under 1/15 of the image: every patch resembles its neighbours.
+            let ol = kept.indices.first { max(kept[$0].w, kept[$0].h) <= Engine.offsetSearchSide } ?? kept.count - 1
+            let base = DominantOffsets.find(atlas: atlases[ol], count: options.dominantOffsets,
+                                            minLength: max(2, max(kept[ol].w, kept[ol].h) / 15), seed: options.seed)
+            levelOffsets = kept.map { size in
+                let sx = Double(size.w) / Double(kept[ol].w), sy = Double(size.h) / Double(kept[ol].h)
+                return base.map { (dx: Int((Double($0.dx) * sx).rounded()), dy: Int((Double($0.dy) * sy).rounded())) }
+            }
+        }
         let coarsest = kept[kept.count - 1]
         blendInit = known == nil ? lastExemplars.map { $0.resizedBilinear(width: coarsest.w, height: coarsest.h) } : []
         weights = sources.map(\.weight)
     }
 
     static let minSourcePatches = 64
+    static let offsetSearchSide = 128
     static let coarseKnownTrust: Float = 0.01
 
     var weights: [Float] = []
@@ -382,7 +410,7 @@ private struct Engine: Sendable {
                 }
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
-                                   seed: options.seed, stream: stream, threads: options.threads)
+                                   offsets: levelOffsets[l], seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
                                  sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
