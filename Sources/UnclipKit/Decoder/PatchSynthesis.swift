@@ -72,11 +72,11 @@ public struct SynthesisOptions: Sendable {
     /// flat patch costs what it should there.
     public var texturePrior: Float = 0
     /// How many of the photo's dominant self-similarity offsets (He & Sun
-    /// 2012) every search also tries, when inpainting (the one exemplar is
-    /// the known image itself); 0 turns them off. A patch copied from one
-    /// window to the next along the facade's own period lands where its
-    /// neighbours' copies do, so repeated structure such as windows, bricks
-    /// and blinds is copied whole rather than pieced together.
+    /// 2012) each level's first search also tries, when inpainting (the one
+    /// exemplar is the known image itself); 0 turns them off. Later rounds'
+    /// propagation carries a match that landed on one. Patches copied along
+    /// the period of a facade, a brick wall or blinds line up with their
+    /// neighbours' copies, where matches found patch by patch may not.
     public var dominantOffsets = 0
     /// Boundary confidence γ (Wexler et al. 2007, §3.1): a hole pixel d
     /// pixels from the nearest known one is trusted γ^-d, and each patch
@@ -111,7 +111,8 @@ public struct SynthesisOptions: Sendable {
     /// - each finer level started from the best carried patch per pixel
     ///   away from the hole's edge, so that the middle of a large hole
     ///   stays sharp;
-    /// - the 32 strongest self-similarity offsets tried by every search.
+    /// - the 32 strongest self-similarity offsets tried by each level's
+    ///   first search.
     public static var inpainting: SynthesisOptions {
         var o = SynthesisOptions()
         o.coarsestSize = 48
@@ -410,7 +411,7 @@ private struct Engine: Sendable {
                 }
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
-                                   offsets: levelOffsets[l], seed: options.seed, stream: stream, threads: options.threads)
+                                   offsets: it == 0 ? levelOffsets[l] : [], seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
                                  sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
