@@ -21,7 +21,7 @@ public enum Inpainting {
     public typealias Fill = (_ crop: Image, _ mask: [Float]) throws -> Image
 
     /// The mask value of the ring the layer extends into past the hole.
-    static let seamRingWeight: Float = 0.75
+    static let seamRingWeight: Float = 0.5
 
     /// `mask` has one value per pixel: 1 regenerates, 0 keeps, between
     /// blends. The result has the input's channel count; regenerated
