@@ -4,8 +4,8 @@ import Foundation
 /// the histogram of offsets from each known patch to its most similar
 /// known patch elsewhere (He & Sun 2012, "Statistics of patch offsets for
 /// image completion", §3). Windows in a row, bricks, blinds and fence posts
-/// each give a peak; copying a hole's contents along one of them keeps such
-/// structure whole, where patch-by-patch matching tends to average it away.
+/// each give a peak. He & Sun fill a hole by copying along a few of them;
+/// here they are extra candidates for the patch search.
 public enum DominantOffsets {
     /// Up to `count` offsets (dx, dy) under which `image` repeats, strongest
     /// first, from its 7×7 patches at its own scale; pixels where `hole` is

@@ -305,9 +305,9 @@ private struct Engine: Sendable {
         let selfExemplar = known != nil && sources.count == 1
             && sources[0].image.width == width && sources[0].image.height == height
         if options.dominantOffsets > 0 && selfExemplar {
-            // Found at about 128 pixels across, as He & Sun do (a finer
-            // search costs more and finds the same peaks), ignoring offsets
-            // under 1/15 of the image: every patch resembles its neighbours.
+            // Found at about 128 pixels across, where the search is cheap
+            // (He & Sun also work on a reduced image), ignoring offsets under
+            // 1/15 of the image: every patch resembles its neighbours.
             let ol = kept.indices.first { max(kept[$0].w, kept[$0].h) <= Engine.offsetSearchSide } ?? kept.count - 1
             let base = DominantOffsets.find(atlas: atlases[ol], count: options.dominantOffsets,
                                             minLength: max(2, max(kept[ol].w, kept[ol].h) / 15), seed: options.seed)
