@@ -307,12 +307,24 @@ private struct Engine: Sendable {
         if options.dominantOffsets > 0 && selfExemplar {
             // Found at about 128 pixels across, where the search is cheap
             // (He & Sun also work on a reduced image), ignoring offsets under
-            // 1/15 of the image: every patch resembles its neighbours.
-            let ol = kept.indices.first { max(kept[$0].w, kept[$0].h) <= Engine.offsetSearchSide } ?? kept.count - 1
-            let base = DominantOffsets.find(atlas: atlases[ol], count: options.dominantOffsets,
-                                            minLength: max(2, max(kept[ol].w, kept[ol].h) / 15), seed: options.seed)
+            // 1/15 of the image: every patch resembles its neighbours. A
+            // long strip's coarsest level is still long, so it gets a
+            // reduced copy of its own.
+            let side = Engine.offsetSearchSide
+            var searchAtlas: SourceAtlas, searchSize: (w: Int, h: Int)
+            if let ol = kept.indices.first(where: { max(kept[$0].w, kept[$0].h) <= side }) {
+                (searchAtlas, searchSize) = (atlases[ol], kept[ol])
+            } else {
+                let scale = Double(side) / Double(max(width, height))
+                searchSize = (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
+                var (e, u) = ImagePyramid.downsample(exFloat[0], weight: exUsable[0], width: searchSize.w, height: searchSize.h)
+                if options.textureWeight > 0 { e = TextureFeatures.appending(to: e, trust: u, weight: options.textureWeight) }
+                searchAtlas = SourceAtlas(exemplars: [e], usable: [u], weights: [1], patch: p, penaltyScale: 0)
+            }
+            let base = DominantOffsets.find(atlas: searchAtlas, count: options.dominantOffsets,
+                                            minLength: max(2, max(searchSize.w, searchSize.h) / 15), seed: options.seed)
             levelOffsets = kept.map { size in
-                let sx = Double(size.w) / Double(kept[ol].w), sy = Double(size.h) / Double(kept[ol].h)
+                let sx = Double(size.w) / Double(searchSize.w), sy = Double(size.h) / Double(searchSize.h)
                 return base.map { (dx: Int((Double($0.dx) * sx).rounded()), dy: Int((Double($0.dy) * sy).rounded())) }
             }
         }
