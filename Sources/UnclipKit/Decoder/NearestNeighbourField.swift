@@ -143,8 +143,8 @@ enum PatchMatch {
                         dist[i] = cost(i, Int(match[i]), .infinity)
                     }
                 }
-                if iterations > 0 {
-                    for y in rows where !offsets.isEmpty {
+                if iterations > 0 && !offsets.isEmpty {
+                    for y in rows {
                         for x in 0..<cols {
                             let i = y * tw + x
                             guard active[i] else { continue }

@@ -251,21 +251,25 @@ private struct Engine: Sendable {
 
         let exFloat = sources.map { FloatImage($0.image.rgb()) }
         let exUsable = sources.map { s in s.usable.map { $0.map { min(1, max(0, $0)) } } ?? [Float](repeating: 1, count: s.image.pixelCount) }
-        var kept: [(w: Int, h: Int)] = []
-        var lastExemplars: [FloatImage] = []
-        for (l, size) in lv.enumerated() {
-            let scale = pow(0.5, Double(l))
+        // The exemplars at `scale` of their size, with their texture
+        // features, stacked into one atlas.
+        func atlas(scale: Double) -> (atlas: SourceAtlas, featured: [FloatImage]) {
             var exs: [FloatImage] = [], us: [[Float]?] = []
             for (i, ex) in exFloat.enumerated() {
-                if l == 0 { exs.append(ex); us.append(exUsable[i]); continue }
+                if scale == 1 { exs.append(ex); us.append(exUsable[i]); continue }
                 let w = max(1, Int((Double(ex.width) * scale).rounded())), h = max(1, Int((Double(ex.height) * scale).rounded()))
                 let (e, u) = ImagePyramid.downsample(ex, weight: exUsable[i], width: w, height: h)
                 exs.append(e); us.append(u)
             }
             let featured = options.textureWeight > 0
                 ? zip(exs, us).map { TextureFeatures.appending(to: $0, trust: $1, weight: options.textureWeight) } : exs
-            let atlas = SourceAtlas(exemplars: featured, usable: us, weights: sources.map(\.weight), patch: p,
-                                    penaltyScale: options.exemplarPenalty * Float(p * p * 3))
+            return (SourceAtlas(exemplars: featured, usable: us, weights: sources.map(\.weight), patch: p,
+                                penaltyScale: options.exemplarPenalty * Float(p * p * 3)), featured)
+        }
+        var kept: [(w: Int, h: Int)] = []
+        var lastExemplars: [FloatImage] = []
+        for (l, size) in lv.enumerated() {
+            let (atlas, featured) = atlas(scale: pow(0.5, Double(l)))
             // Holes grow relative to the image at coarse levels; stop before
             // too few whole patches are left to copy from.
             if l > 0 && atlas.validList.count < Engine.minSourcePatches { break }
@@ -311,16 +315,13 @@ private struct Engine: Sendable {
             // long strip's coarsest level is still long, so it gets a
             // reduced copy of its own.
             let side = Engine.offsetSearchSide
-            var searchAtlas: SourceAtlas, searchSize: (w: Int, h: Int)
+            let searchAtlas: SourceAtlas
             if let ol = kept.indices.first(where: { max(kept[$0].w, kept[$0].h) <= side }) {
-                (searchAtlas, searchSize) = (atlases[ol], kept[ol])
+                searchAtlas = atlases[ol]
             } else {
-                let scale = Double(side) / Double(max(width, height))
-                searchSize = (max(1, Int((Double(width) * scale).rounded())), max(1, Int((Double(height) * scale).rounded())))
-                var (e, u) = ImagePyramid.downsample(exFloat[0], weight: exUsable[0], width: searchSize.w, height: searchSize.h)
-                if options.textureWeight > 0 { e = TextureFeatures.appending(to: e, trust: u, weight: options.textureWeight) }
-                searchAtlas = SourceAtlas(exemplars: [e], usable: [u], weights: [1], patch: p, penaltyScale: 0)
+                searchAtlas = atlas(scale: Double(side) / Double(max(width, height))).atlas
             }
+            let searchSize = (w: searchAtlas.frames[0].w, h: searchAtlas.frames[0].h)
             let base = DominantOffsets.find(atlas: searchAtlas, count: options.dominantOffsets,
                                             minLength: max(2, max(searchSize.w, searchSize.h) / 15), seed: options.seed)
             levelOffsets = kept.map { size in
