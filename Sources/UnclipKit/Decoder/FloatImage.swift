@@ -74,6 +74,18 @@ public struct FloatImage: Sendable, Equatable {
         return out
     }
 
+    /// Writes `patch` over the rectangle at (x, y) of its size.
+    public mutating func paste(_ patch: FloatImage, x: Int, y: Int) {
+        precondition(patch.channels == channels && x + patch.width <= width && y + patch.height <= height)
+        for c in 0..<channels {
+            for row in 0..<patch.height {
+                let s = c * patch.planeSize + row * patch.width
+                let d = c * planeSize + (y + row) * width + x
+                data.replaceSubrange(d..<(d + patch.width), with: patch.data[s..<(s + patch.width)])
+            }
+        }
+    }
+
     /// Area-weighted resampling (each output pixel averages the input area it
     /// covers): the right filter for pyramid levels because it never aliases
     /// and keeps masks' soft coverage exact.

@@ -71,6 +71,12 @@ public struct SynthesisOptions: Sendable {
     /// answers. With the features held toward the grain around the hole, a
     /// flat patch costs what it should there.
     public var texturePrior: Float = 0
+    /// Whether the texture prior is carried into the hole along the edges
+    /// that meet its boundary (`CoherenceTransport`) rather than smoothed
+    /// in from all sides (pull–push). Smoothed, an edge entering a hole
+    /// leaves a fading blob of "some edge near here"; carried, it says where
+    /// the edge goes on, and the search picks patches that continue it.
+    public var texturePriorAlongEdges = false
     /// How many of the photo's dominant self-similarity offsets (He & Sun
     /// 2012) each level's first search also tries, when inpainting (the one
     /// exemplar is the known image itself); 0 turns them off. Later rounds'
@@ -110,7 +116,10 @@ public struct SynthesisOptions: Sendable {
     ///   0.492 for about 0.1 s;
     /// - a budget of 24 rounds of a 64×64 hole per level, so that levels
     ///   where the hole is small run up to 24 EM rounds instead of 4;
-    /// - a texture prior of 0.5, so that strokes through grain stay grainy;
+    /// - a texture prior of 0.5, carried along the boundary's edges, so
+    ///   that strokes through grain stay grainy and edges that enter the
+    ///   hole go on into it; texture weight 3 (2 elsewhere), so that the
+    ///   search heeds it;
     /// - each finer level started from the best carried patch per pixel
     ///   away from the hole's edge, so that the middle of a large hole
     ///   stays sharp;
@@ -124,6 +133,8 @@ public struct SynthesisOptions: Sendable {
         o.searchIterations = 2
         o.roundBudget = 24 * 64 * 64
         o.texturePrior = 0.5
+        o.texturePriorAlongEdges = true
+        o.textureWeight = 3
         o.carriedVoteSharpness = .infinity
         o.dominantOffsets = 32
         return o
@@ -295,7 +306,15 @@ private struct Engine: Sendable {
                 if options.textureWeight > 0 && options.texturePrior > 0 {
                     let features = FloatImage(width: k.width, height: k.height, channels: 2,
                                               data: Array(k.data[(k.channels - 2) * k.planeSize..<k.channels * k.planeSize]))
-                    prior = ImagePyramid.pullPushFill(features, trust: levelHole.map { 1 - $0 }).data
+                    let levelTrust = levelHole.map { 1 - $0 }
+                    if options.texturePriorAlongEdges {
+                        let n = k.planeSize, colours = min(3, k.channels - 2)
+                        var gray = [Float](repeating: 0, count: n)
+                        for c in 0..<colours { for i in 0..<n { gray[i] += k.data[c * n + i] / Float(colours) } }
+                        prior = CoherenceTransport.fill(features, gray: gray, trust: levelTrust).data
+                    } else {
+                        prior = ImagePyramid.pullPushFill(features, trust: levelTrust).data
+                    }
                 }
                 knownLevels.append(k); holeLevels.append(levelHole); texturePriors.append(prior)
             } else {
