@@ -44,7 +44,7 @@ public enum CoherenceTransport {
         }
         let tensor = structureTensor(gray, known: known, width: w, height: h, radius: ρ)
 
-        let distance = chamferDistance(known, width: w, height: h)
+        let distance = InpaintMask.squaredDistance(to: known, width: w, height: h)
         let order = (0..<n).filter { !known[$0] }.sorted { (distance[$0], $0) < (distance[$1], $1) }
         var done = known
         var out = values
@@ -125,33 +125,5 @@ public enum CoherenceTransport {
         let length = (nx * nx + ny * ny).squareRoot()
         let q = (l1 - l2) / (l1 + l2)
         return (nx / length, ny / length, q * q)
-    }
-
-    /// Chamfer (3-4) distance to the nearest known pixel, in thirds of a pixel.
-    static func chamferDistance(_ known: [Bool], width w: Int, height h: Int) -> [Int32] {
-        var d = known.map { $0 ? Int32(0) : Int32.max / 2 }
-        for y in 0..<h {
-            for x in 0..<w {
-                let i = y * w + x
-                if x > 0 { d[i] = min(d[i], d[i - 1] + 3) }
-                if y > 0 {
-                    d[i] = min(d[i], d[i - w] + 3)
-                    if x > 0 { d[i] = min(d[i], d[i - w - 1] + 4) }
-                    if x + 1 < w { d[i] = min(d[i], d[i - w + 1] + 4) }
-                }
-            }
-        }
-        for y in stride(from: h - 1, through: 0, by: -1) {
-            for x in stride(from: w - 1, through: 0, by: -1) {
-                let i = y * w + x
-                if x + 1 < w { d[i] = min(d[i], d[i + 1] + 3) }
-                if y + 1 < h {
-                    d[i] = min(d[i], d[i + w] + 3)
-                    if x + 1 < w { d[i] = min(d[i], d[i + w + 1] + 4) }
-                    if x > 0 { d[i] = min(d[i], d[i + w - 1] + 4) }
-                }
-            }
-        }
-        return d
     }
 }
