@@ -244,7 +244,8 @@ private struct Engine: Sendable {
     var knownLevels: [FloatImage?] = []
     var holeLevels: [[Float]] = []
     /// Per level, the known image's texture-feature planes spread into the
-    /// hole (pull-push), when `texturePrior` is on; else empty.
+    /// hole (by pull-push, or along its edges with `texturePriorAlongEdges`),
+    /// when `texturePrior` is on; else empty.
     var texturePriors: [[Float]] = []
     var atlases: [SourceAtlas] = []
     /// Per level, the known image's dominant offsets at that level's scale
@@ -308,9 +309,7 @@ private struct Engine: Sendable {
                                               data: Array(k.data[(k.channels - 2) * k.planeSize..<k.channels * k.planeSize]))
                     let levelTrust = levelHole.map { 1 - $0 }
                     if options.texturePriorAlongEdges {
-                        let n = k.planeSize, colours = min(3, k.channels - 2)
-                        var gray = [Float](repeating: 0, count: n)
-                        for c in 0..<colours { for i in 0..<n { gray[i] += k.data[c * n + i] / Float(colours) } }
+                        let gray = TextureFeatures.gray(k, colours: min(3, k.channels - 2))
                         prior = CoherenceTransport.fill(features, gray: gray, trust: levelTrust).data
                     } else {
                         prior = ImagePyramid.pullPushFill(features, trust: levelTrust).data
