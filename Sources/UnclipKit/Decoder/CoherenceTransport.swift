@@ -20,28 +20,35 @@ public enum CoherenceTransport {
                             radius r: Int = 5, kappa κ: Float = 25, tensorRadius ρ: Int = 3) -> FloatImage {
         let w = values.width, h = values.height, n = w * h
         precondition(gray.count == n && trust.count == n)
-        let known = trust.map { $0 >= 0.999 }
-        guard known.contains(false) else { return values }
         // Only pixels near the hole matter; a small hole in a large picture
         // is filled within its bounding box plus a margin.
         var x0 = w, x1 = -1, y0 = h, y1 = -1
-        for i in 0..<n where !known[i] {
+        for i in 0..<n where !(trust[i] >= 0.999) {
             x0 = min(x0, i % w); x1 = max(x1, i % w); y0 = min(y0, i / w); y1 = max(y1, i / w)
         }
+        guard x1 >= 0 else { return values }
         let margin = r + 2 * ρ + 16
         x0 = max(0, x0 - margin); y0 = max(0, y0 - margin)
         x1 = min(w - 1, x1 + margin); y1 = min(h - 1, y1 + margin)
         let bw = x1 - x0 + 1, bh = y1 - y0 + 1
-        if bw < w || bh < h {
-            func part(_ plane: [Float]) -> [Float] {
-                FloatImage(width: w, height: h, channels: 1, data: plane).crop(x: x0, y: y0, width: bw, height: bh).data
-            }
-            let filled = fill(values.crop(x: x0, y: y0, width: bw, height: bh), gray: part(gray), trust: part(trust),
-                              radius: r, kappa: κ, tensorRadius: ρ)
-            var out = values
-            out.paste(filled, x: x0, y: y0)
-            return out
+        guard bw < w || bh < h else {
+            return transport(values, gray: gray, trust: trust, radius: r, kappa: κ, tensorRadius: ρ)
         }
+        func part(_ plane: [Float]) -> [Float] {
+            FloatImage(width: w, height: h, channels: 1, data: plane).crop(x: x0, y: y0, width: bw, height: bh).data
+        }
+        let filled = transport(values.crop(x: x0, y: y0, width: bw, height: bh), gray: part(gray), trust: part(trust),
+                               radius: r, kappa: κ, tensorRadius: ρ)
+        var out = values
+        out.paste(filled, x: x0, y: y0)
+        return out
+    }
+
+    /// `fill` over the whole of `values`.
+    private static func transport(_ values: FloatImage, gray: [Float], trust: [Float],
+                                  radius r: Int, kappa κ: Float, tensorRadius ρ: Int) -> FloatImage {
+        let w = values.width, h = values.height, n = w * h
+        let known = trust.map { $0 >= 0.999 }
         let tensor = structureTensor(gray, known: known, width: w, height: h, radius: ρ)
 
         let distance = InpaintMask.squaredDistance(to: known, width: w, height: h)
