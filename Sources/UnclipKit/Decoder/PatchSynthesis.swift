@@ -309,7 +309,9 @@ private struct Engine: Sendable {
                                               data: Array(k.data[(k.channels - 2) * k.planeSize..<k.channels * k.planeSize]))
                     let levelTrust = levelHole.map { 1 - $0 }
                     if options.texturePriorAlongEdges {
-                        let gray = TextureFeatures.gray(k, colours: min(3, k.channels - 2))
+                        let n = k.planeSize, colours = min(3, k.channels - 2)
+                        var gray = [Float](repeating: 0, count: n)
+                        for c in 0..<colours { for i in 0..<n { gray[i] += k.data[c * n + i] / Float(colours) } }
                         prior = CoherenceTransport.fill(features, gray: gray, trust: levelTrust).data
                     } else {
                         prior = ImagePyramid.pullPushFill(features, trust: levelTrust).data

@@ -11,7 +11,9 @@ enum TextureFeatures {
     /// count, so a hole's own (unknown) contents never leak into them.
     static func appending(to image: FloatImage, trust: [Float]?, weight λ: Float, radius r: Int = 2) -> FloatImage {
         let w = image.width, h = image.height, n = w * h
-        let gray = self.gray(image, colours: min(3, image.channels))
+        var gray = [Float](repeating: 0, count: n)
+        let C = min(3, image.channels)
+        for c in 0..<C { for i in 0..<n { gray[i] += image.data[c * n + i] / Float(C) } }
         func ok(_ i: Int) -> Bool { trust.map { $0[i] >= 0.999 } ?? true }
         var gx = [Float](repeating: 0, count: n), vx = [Float](repeating: 0, count: n)
         var gy = [Float](repeating: 0, count: n), vy = [Float](repeating: 0, count: n)
@@ -31,15 +33,6 @@ enum TextureFeatures {
             out.data[(image.channels + 1) * n + i] = λ * fy[i]
         }
         return out
-    }
-
-    /// The mean of `image`'s first `colours` planes: the grey level whose
-    /// gradients the features measure.
-    static func gray(_ image: FloatImage, colours C: Int) -> [Float] {
-        let n = image.planeSize
-        var gray = [Float](repeating: 0, count: n)
-        for c in 0..<C { for i in 0..<n { gray[i] += image.data[c * n + i] / Float(C) } }
-        return gray
     }
 
     /// Σ v·valid / Σ valid over a box window, by summed-area tables.
