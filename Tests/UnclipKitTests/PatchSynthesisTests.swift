@@ -184,12 +184,72 @@ final class PatchSynthesisTests: XCTestCase {
             } } }
             return s
         }
-        var averaged = SynthesisOptions.inpainting
+        // The last vote averaged, so that only the carried start differs.
+        var best = SynthesisOptions.inpainting
+        best.finalVoteSharpness = 4
+        var averaged = best
         averaged.carriedVoteSharpness = 4
-        let sharp = energy(try Inpainting.inpaint(img, mask: mask, options: .inpainting)) / energy(img)
+        let sharp = energy(try Inpainting.inpaint(img, mask: mask, options: best)) / energy(img)
         let soft = energy(try Inpainting.inpaint(img, mask: mask, options: averaged)) / energy(img)
         XCTAssertGreaterThan(sharp, 0.45, "the middle of the hole keeps \(sharp) of the photo's gradient energy")
         XCTAssertGreaterThan(sharp, 1.5 * soft, "averaging the carried patches kept \(soft), the best patch \(sharp)")
+    }
+
+    func testLastVoteTakesTheBestPatchAwayFromTheEdge() throws {
+        // kodim13 at 384x256 with three 14-pixel bands across it, through
+        // the bushes and the forest. Averaged, the patches that cross an
+        // edge disagree about where it is, and the bands lost far more of
+        // the photo's gradient energy.
+        let img = try DecoderFixtures.photo("kodim13-384.jpg")
+        let w = img.width, h = img.height
+        var mask = [Float](repeating: 0, count: w * h)
+        for y0 in [60, 130, 200] { for y in y0..<(y0 + 14) { for x in 30..<354 { mask[y * w + x] = 1 } } }
+        func energy(_ im: Image) -> Double {
+            var s = 0.0
+            for y in 0..<(h - 1) { for x in 0..<(w - 1) where mask[y * w + x] > 0 {
+                for (nx, ny) in [(x + 1, y), (x, y + 1)] where mask[ny * w + nx] > 0 {
+                    for c in 0..<3 { let d = Double(im[nx, ny, c]) - Double(im[x, y, c]); s += d * d }
+                }
+            } }
+            return s
+        }
+        var averaged = SynthesisOptions.inpainting
+        averaged.finalVoteSharpness = 4
+        let sharp = energy(try Inpainting.inpaint(img, mask: mask, options: .inpainting)) / energy(img)
+        let soft = energy(try Inpainting.inpaint(img, mask: mask, options: averaged)) / energy(img)
+        XCTAssertGreaterThan(sharp, 1.25 * soft, "the bands keep \(sharp) of the photo's gradient energy, averaged \(soft)")
+
+        // The raw synthesis (before the seam blend): within 2 pixels of the
+        // known ones the last vote is the averaged one, from 4 pixels on the
+        // best patch's, and the two differ in both places.
+        var stepped = SynthesisOptions.inpainting
+        stepped.finalVoteEdge = 0
+        func synth(_ o: SynthesisOptions) throws -> Image {
+            try PatchSynthesis.synthesize(exemplars: [], width: w, height: h, known: img, mask: mask, options: o, progress: nil)
+        }
+        let ramped = try synth(.inpainting), soft0 = try synth(averaged), best0 = try synth(stepped)
+        var near = 0, nearSame = 0, nearDiffer = 0, deep = 0, deepSame = 0, deepDiffer = 0
+        for y in 0..<h { for x in 0..<w where mask[y * w + x] > 0 {
+            var d2 = Int.max
+            for dy in -5...5 { for dx in -5...5 {
+                let nx = x + dx, ny = y + dy
+                if nx >= 0 && nx < w && ny >= 0 && ny < h && mask[ny * w + nx] == 0 { d2 = min(d2, dx * dx + dy * dy) }
+            } }
+            let pixel = { (im: Image) in (0..<3).map { im[x, y, $0] } }
+            if d2 <= 4 {
+                near += 1
+                if pixel(ramped) == pixel(soft0) { nearSame += 1 }
+                if pixel(soft0) != pixel(best0) { nearDiffer += 1 }
+            } else if d2 >= 16 {
+                deep += 1
+                if pixel(ramped) == pixel(best0) { deepSame += 1 }
+                if pixel(soft0) != pixel(best0) { deepDiffer += 1 }
+            }
+        } }
+        XCTAssertEqual(nearSame, near, "within 2 pixels of the edge: the averaged vote")
+        XCTAssertEqual(deepSame, deep, "4 pixels and more from the edge: the best patch's")
+        XCTAssertGreaterThan(nearDiffer, near / 2, "the two votes differ near the edge")
+        XCTAssertGreaterThan(deepDiffer, deep / 2, "the two votes differ deep in the bands")
     }
 
     func testDominantOffsetsAreTheFacadesPeriod() throws {

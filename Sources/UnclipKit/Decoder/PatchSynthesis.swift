@@ -46,6 +46,13 @@ public struct SynthesisOptions: Sendable {
     /// Sharpness of the very last vote; `.infinity` lets the best-matching
     /// patch alone set each pixel, which keeps fine texture crisp.
     public var finalVoteSharpness: Float = 4
+    /// When filling a hole, the last vote is taken at `voteSharpness`
+    /// within this many pixels of the nearest known one, blending into
+    /// `finalVoteSharpness` over as many pixels again (0: the last vote is
+    /// at `finalVoteSharpness` everywhere). A best-patch vote right at the
+    /// edge meets the photo with a step; the averaged vote, whose patches
+    /// there overlap the known pixels and agree, meets it smoothly.
+    public var finalVoteEdge: Float = 0
     /// Sharpness of the vote that starts each finer level from the coarser
     /// level's field, carried up, before its first search, for hole pixels
     /// at least twice half a patch width (6 pixels for 7×7 patches) from
@@ -123,6 +130,9 @@ public struct SynthesisOptions: Sendable {
     /// - each finer level started from the best carried patch per pixel
     ///   away from the hole's edge, so that the middle of a large hole
     ///   stays sharp;
+    /// - the last vote likewise from the best patch per pixel, 2 pixels and
+    ///   more from the edge: averaged, the patches that cross an edge
+    ///   disagree about where it is and blur it;
     /// - the 32 strongest self-similarity offsets tried by each level's
     ///   first search.
     public static var inpainting: SynthesisOptions {
@@ -136,6 +146,8 @@ public struct SynthesisOptions: Sendable {
         o.texturePriorAlongEdges = true
         o.textureWeight = 3
         o.carriedVoteSharpness = .infinity
+        o.finalVoteSharpness = .infinity
+        o.finalVoteEdge = 2
         o.dominantOffsets = 32
         return o
     }
@@ -410,10 +422,12 @@ private struct Engine: Sendable {
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
             // Squared distance to the nearest known pixel, for the boundary
-            // confidence and for the carried vote's ramp.
+            // confidence and for the ramps of the carried and the last vote.
             let weighByConfidence = options.boundaryConfidence > 1 && known != nil
             let rampCarried = options.carriedVoteSharpness != options.voteSharpness && l < top
-            let depth2 = weighByConfidence || rampCarried
+            let rampFinal = l == 0 && known != nil && options.finalVoteEdge > 0
+                && options.finalVoteSharpness != options.voteSharpness
+            let depth2 = weighByConfidence || rampCarried || rampFinal
                 ? InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h) : nil
             let confidence = weighByConfidence
                 ? Engine.patchConfidence(hole: hole, depth2: depth2!, width: w, height: h, patch: p,
@@ -428,9 +442,14 @@ private struct Engine: Sendable {
             if rounds <= 0 && l < top {
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                    seed: options.seed, stream: stream, threads: options.threads)
-                PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: l == 0 ? options.finalVoteSharpness : options.voteSharpness,
-                                 confidence: confidence, channels: l == 0 ? 3 : nil, threads: options.threads)
+                if l == 0 {
+                    voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampFinal ? depth2 : nil,
+                               known: known, confidence: confidence, deep: options.finalVoteSharpness,
+                               from: options.finalVoteEdge, over: options.finalVoteEdge, channels: 3)
+                } else {
+                    PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                     sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+                }
                 coarserNNF = nnf
                 continue
             }
@@ -441,18 +460,25 @@ private struct Engine: Sendable {
                     // Vote the carried-up field first so the search starts from sharp texture.
                     PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
                                        seed: options.seed, stream: stream, threads: options.threads)
-                    voteCarried(nnf, atlas: atlas, target: &current, hole: hole, depth2: depth2, known: known,
-                                confidence: confidence)
+                    let r = Float(p / 2)
+                    voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampCarried ? depth2 : nil,
+                               known: known, confidence: confidence, deep: options.carriedVoteSharpness,
+                               from: r, over: r, channels: nil)
                     pullTexture(&current, level: l)
                 }
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
                                    offsets: it == 0 ? levelOffsets[l] : [], seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
-                PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                 sharpness: last ? options.finalVoteSharpness : options.voteSharpness,
-                                 confidence: confidence, channels: last ? 3 : nil, threads: options.threads)
-                if !last { pullTexture(&current, level: l) }
+                if last {
+                    voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampFinal ? depth2 : nil,
+                               known: known, confidence: confidence, deep: options.finalVoteSharpness,
+                               from: options.finalVoteEdge, over: options.finalVoteEdge, channels: 3)
+                } else {
+                    PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
+                                     sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+                    pullTexture(&current, level: l)
+                }
             }
             coarserNNF = nnf
         }
@@ -478,29 +504,27 @@ private struct Engine: Sendable {
         return sums.map { Float($0 / area) }
     }
 
-    /// The vote that starts a level from the carried-up field: at
-    /// `carriedVoteSharpness` from twice half a patch width into the hole,
-    /// at `voteSharpness` within half a patch width of its edge, blended
-    /// linearly in between. `depth2`: each pixel's squared distance to the
-    /// nearest known one (nil when the two sharpnesses are equal).
-    func voteCarried(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage, hole: [Float],
-                     depth2 d2: [Float]?, known: FloatImage?, confidence: [Float]?) {
-        guard options.carriedVoteSharpness != options.voteSharpness, let d2 else {
-            PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
-                             sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
-            return
-        }
-        let n = target.planeSize
-        var nearEdge = target
-        PatchVoting.vote(nnf, atlas: atlas, target: &nearEdge, mask: hole, known: known,
-                         sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
+    /// A vote at sharpness `deep` for hole pixels at least `from + over`
+    /// pixels from the nearest known one, at `voteSharpness` within `from`,
+    /// blended linearly in between; the level's starting vote from the
+    /// carried-up field and the last vote take it. `depth2`: each pixel's
+    /// squared distance to the nearest known one; nil votes at `deep`
+    /// everywhere. Only the first `channels` channels are rebuilt.
+    func voteRamped(_ nnf: NearestNeighbourField, atlas: SourceAtlas, target: inout FloatImage, hole: [Float],
+                    depth2 d2: [Float]?, known: FloatImage?, confidence: [Float]?, deep: Float,
+                    from: Float, over: Float, channels: Int?) {
         PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
-                         sharpness: options.carriedVoteSharpness, confidence: confidence, threads: options.threads)
-        let r = Float(nnf.patch / 2)
+                         sharpness: d2 == nil ? deep : options.voteSharpness, confidence: confidence,
+                         channels: channels, threads: options.threads)
+        guard let d2 else { return }
+        let n = target.planeSize
+        let nearEdge = target
+        PatchVoting.vote(nnf, atlas: atlas, target: &target, mask: hole, known: known,
+                         sharpness: deep, confidence: confidence, channels: channels, threads: options.threads)
         for i in 0..<n where hole[i] > 0 {
-            let t = min(1, max(0, (d2[i].squareRoot() - r) / r))
+            let t = min(1, max(0, (d2[i].squareRoot() - from) / max(over, 1e-6)))
             guard t < 1 else { continue }
-            for c in 0..<target.channels {
+            for c in 0..<min(target.channels, channels ?? target.channels) {
                 target.data[c * n + i] = nearEdge.data[c * n + i] + t * (target.data[c * n + i] - nearEdge.data[c * n + i])
             }
         }
