@@ -439,10 +439,11 @@ private struct Engine: Sendable {
                 : holePixels > options.refinePixels ? options.refineIterations
                 : max(options.emIterations, min(options.maxEMIterations, options.roundBudget / max(1, holePixels)))
             let radius = holePixels > options.refinePixels && options.refineSearchRadius > 0 ? options.refineSearchRadius : nil
-            if rounds <= 0 && l < top {
-                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
-                                   seed: options.seed, stream: stream, threads: options.threads)
-                if l == 0 {
+            // The very last vote is ramped in from the hole's edge
+            // (`finalVoteEdge`) and rebuilds the colours only; every
+            // other vote averages.
+            func vote(last: Bool) {
+                if last {
                     voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampFinal ? depth2 : nil,
                                known: known, confidence: confidence, deep: options.finalVoteSharpness,
                                from: options.finalVoteEdge, over: options.finalVoteEdge, channels: 3)
@@ -450,6 +451,11 @@ private struct Engine: Sendable {
                     PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
                                      sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
                 }
+            }
+            if rounds <= 0 && l < top {
+                PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: 0,
+                                   seed: options.seed, stream: stream, threads: options.threads)
+                vote(last: l == 0)
                 coarserNNF = nnf
                 continue
             }
@@ -470,15 +476,8 @@ private struct Engine: Sendable {
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
                                    offsets: it == 0 ? levelOffsets[l] : [], seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
-                if last {
-                    voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampFinal ? depth2 : nil,
-                               known: known, confidence: confidence, deep: options.finalVoteSharpness,
-                               from: options.finalVoteEdge, over: options.finalVoteEdge, channels: 3)
-                } else {
-                    PatchVoting.vote(nnf, atlas: atlas, target: &current, mask: hole, known: known,
-                                     sharpness: options.voteSharpness, confidence: confidence, threads: options.threads)
-                    pullTexture(&current, level: l)
-                }
+                vote(last: last)
+                if !last { pullTexture(&current, level: l) }
             }
             coarserNNF = nnf
         }
