@@ -219,6 +219,14 @@ final class PatchSynthesisTests: XCTestCase {
         let soft = energy(try Inpainting.inpaint(img, mask: mask, options: averaged)) / energy(img)
         XCTAssertGreaterThan(sharp, 1.25 * soft, "the bands keep \(sharp) of the photo's gradient energy, averaged \(soft)")
 
+        // A prior that asks for the surroundings' texture exactly (gain 1)
+        // leaves the bands further below the photo's detail.
+        var ungained = SynthesisOptions.inpainting
+        ungained.texturePriorGain = 1
+        let plain = energy(try Inpainting.inpaint(img, mask: mask, options: ungained)) / energy(img)
+        XCTAssertGreaterThan(sharp, 1.15 * plain, "gain 1.2 kept \(sharp) of the photo's gradient energy, gain 1 \(plain)")
+        XCTAssertLessThan(sharp, 1, "the bands have more detail than the photo: \(sharp)")
+
         // The raw synthesis (before the seam blend): within 2 pixels of the
         // known ones the last vote is the averaged one, from 4 pixels on the
         // best patch's, and the two differ in both places.
