@@ -96,26 +96,23 @@ public enum CoherenceTransport {
     static func structureTensor(_ gray: [Float], known: [Bool], width w: Int, height h: Int, radius ρ: Int) -> FloatImage {
         let n = w * h
         var tensor = FloatImage(width: w, height: h, channels: 3)
-        var trust = [Float](repeating: 0, count: n)
-        do {
-            var jxx = [Float](repeating: 0, count: n), jxy = jxx, jyy = jxx, valid = jxx
-            if w >= 3 && h >= 3 {
-                for y in 1..<(h - 1) {
-                    for x in 1..<(w - 1) {
-                        let i = y * w + x
-                        guard known[i - 1] && known[i + 1] && known[i - w] && known[i + w] else { continue }
-                        let gx = (gray[i + 1] - gray[i - 1]) / 2, gy = (gray[i + w] - gray[i - w]) / 2
-                        jxx[i] = gx * gx; jxy[i] = gx * gy; jyy[i] = gy * gy; valid[i] = 1
-                    }
+        var jxx = [Float](repeating: 0, count: n), jxy = jxx, jyy = jxx, valid = jxx
+        if w >= 3 && h >= 3 {
+            for y in 1..<(h - 1) {
+                for x in 1..<(w - 1) {
+                    let i = y * w + x
+                    guard known[i - 1] && known[i + 1] && known[i - w] && known[i + w] else { continue }
+                    let gx = (gray[i + 1] - gray[i - 1]) / 2, gy = (gray[i + w] - gray[i - w]) / 2
+                    jxx[i] = gx * gx; jxy[i] = gx * gy; jyy[i] = gy * gy; valid[i] = 1
                 }
             }
-            let share = TextureFeatures.windowMean(valid, valid: [Float](repeating: 1, count: n), width: w, height: h, radius: ρ)
-            for (c, plane) in [jxx, jxy, jyy].enumerated() {
-                let mean = TextureFeatures.windowMean(plane, valid: valid, width: w, height: h, radius: ρ)
-                tensor.data.replaceSubrange((c * n)..<((c + 1) * n), with: mean)
-            }
-            for i in 0..<n where known[i] && share[i] > 0 { trust[i] = 1 }
         }
+        let share = TextureFeatures.windowMean(valid, valid: [Float](repeating: 1, count: n), width: w, height: h, radius: ρ)
+        for (c, plane) in [jxx, jxy, jyy].enumerated() {
+            let mean = TextureFeatures.windowMean(plane, valid: valid, width: w, height: h, radius: ρ)
+            tensor.data.replaceSubrange((c * n)..<((c + 1) * n), with: mean)
+        }
+        let trust: [Float] = (0..<n).map { known[$0] && share[$0] > 0 ? 1 : 0 }
         return ImagePyramid.pullPushFill(tensor, trust: trust)
     }
 
