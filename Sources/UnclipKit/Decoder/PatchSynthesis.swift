@@ -84,6 +84,15 @@ public struct SynthesisOptions: Sendable {
     /// two plausible patches), so at 1 the fills come out with less detail
     /// than the photo around them; a little more than 1 makes up for that.
     public var texturePriorGain: Float = 1
+    /// How deep into a hole, in full-size pixels, the texture prior is
+    /// trusted at the levels above the finest, where the fill's layout is
+    /// chosen: beyond it the pull toward the prior fades by a factor e every
+    /// 2 × reach pixels (`.infinity`: never). Carried far from the edge that
+    /// it came from, the prior is a guess (an edge that ends a little way in
+    /// is continued to the hole's far side), and a layout chosen to match it
+    /// puts busy content where the photo was plain. The finest level keeps
+    /// the full pull, so the layout chosen still gets the surroundings' grain.
+    public var texturePriorReach: Float = .infinity
     /// Whether the texture prior is carried into the hole along the edges
     /// that meet its boundary (`CoherenceTransport`) rather than smoothed
     /// in from all sides (pull–push). Smoothed, an edge entering a hole
@@ -132,9 +141,10 @@ public struct SynthesisOptions: Sendable {
     /// - a texture prior of 0.5, carried along the boundary's edges, so
     ///   that strokes through grain stay grainy and edges that enter the
     ///   hole go on into it; texture weight 3 (2 elsewhere), so that the
-    ///   search heeds it; the prior asks for 1.2 times the surroundings'
+    ///   search heeds it; the prior asks for 1.3 times the surroundings'
     ///   texture, since at 1 the fills kept about three quarters of the
-    ///   photo's gradient energy;
+    ///   photo's gradient energy, and above the finest level it fades beyond
+    ///   8 pixels from the hole's edge;
     /// - each finer level started from the best carried patch per pixel
     ///   away from the hole's edge, so that the middle of a large hole
     ///   stays sharp;
@@ -152,7 +162,8 @@ public struct SynthesisOptions: Sendable {
         o.roundBudget = 24 * 64 * 64
         o.texturePrior = 0.5
         o.texturePriorAlongEdges = true
-        o.texturePriorGain = 1.2
+        o.texturePriorGain = 1.3
+        o.texturePriorReach = 8
         o.textureWeight = 3
         o.carriedVoteSharpness = .infinity
         o.finalVoteSharpness = .infinity
@@ -268,6 +279,9 @@ private struct Engine: Sendable {
     /// hole (by pull-push, or along its edges with `texturePriorAlongEdges`),
     /// when `texturePrior` is on; else empty.
     var texturePriors: [[Float]] = []
+    /// Per level, how much of `texturePrior`'s pull each pixel gets
+    /// (`texturePriorReach`); empty where every pixel gets all of it.
+    var texturePriorStrengths: [[Float]] = []
     var atlases: [SourceAtlas] = []
     /// Per level, the known image's dominant offsets at that level's scale
     /// (empty unless `dominantOffsets` is on for an inpainting).
@@ -339,11 +353,19 @@ private struct Engine: Sendable {
                     }
                     if options.texturePriorGain != 1 { prior = prior.map { $0 * options.texturePriorGain } }
                 }
+                var strength: [Float] = []
+                if !prior.isEmpty && l > 0 && options.texturePriorReach.isFinite {
+                    let reach = options.texturePriorReach, scale = Float(1 << l)
+                    let d2 = InpaintMask.squaredDistance(to: levelHole.map { $0 < 0.5 }, width: size.w, height: size.h)
+                    strength = d2.map { exp(-max(0, $0.squareRoot() * scale - reach) / (2 * reach)) }
+                }
                 knownLevels.append(k); holeLevels.append(levelHole); texturePriors.append(prior)
+                texturePriorStrengths.append(strength)
             } else {
                 knownLevels.append(nil)
                 holeLevels.append([Float](repeating: 1, count: size.w * size.h))
                 texturePriors.append([])
+                texturePriorStrengths.append([])
             }
         }
         levels = kept
@@ -540,16 +562,17 @@ private struct Engine: Sendable {
     }
 
     /// Moves the texture-feature channels of `image`'s hole pixels toward
-    /// the level's texture prior, by `texturePrior` × the mask value.
+    /// the level's texture prior, by `texturePrior` × the mask value (× the
+    /// pixel's strength, `texturePriorReach`).
     func pullTexture(_ image: inout FloatImage, level l: Int) {
         let prior = texturePriors[l]
         guard !prior.isEmpty else { return }
-        let hole = holeLevels[l], n = image.planeSize
+        let hole = holeLevels[l], n = image.planeSize, strength = texturePriorStrengths[l]
         let first = image.channels - 2
         for c in 0..<2 {
             let plane = (first + c) * n
             for i in 0..<n where hole[i] > 0 {
-                let a = options.texturePrior * hole[i]
+                let a = options.texturePrior * hole[i] * (strength.isEmpty ? 1 : strength[i])
                 image.data[plane + i] += a * (prior[c * n + i] - image.data[plane + i])
             }
         }
