@@ -46,6 +46,17 @@ enum DecoderFixtures {
         return m
     }
 
+    /// Σ (∂x)² + (∂y)² over every channel of the pixels in `columns` × `rows`
+    /// (forward differences, so one more column and row must exist).
+    static func gradientEnergy(_ im: Image, columns: Range<Int>, rows: Range<Int>) -> Double {
+        var s = 0.0
+        for y in rows { for x in columns { for c in 0..<3 {
+            let dx = Double(im[x + 1, y, c]) - Double(im[x, y, c]), dy = Double(im[x, y + 1, c]) - Double(im[x, y, c])
+            s += dx * dx + dy * dy
+        } } }
+        return s
+    }
+
     /// A seeded thick stroke, like the bench's masks.
     static func stroke(width w: Int, height h: Int, seed: UInt64) -> [Float] {
         var rng = SplitMix64(seed: seed)

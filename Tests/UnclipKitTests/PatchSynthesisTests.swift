@@ -176,14 +176,7 @@ final class PatchSynthesisTests: XCTestCase {
         // carried patch per pixel instead.
         let img = try DecoderFixtures.photo("kodim13-384.jpg")
         let mask = DecoderFixtures.box(width: img.width, height: img.height, x0: 120, y0: 80, x1: 280, y1: 220)
-        func energy(_ im: Image) -> Double {
-            var s = 0.0
-            for y in 115..<185 { for x in 160..<240 { for c in 0..<3 {
-                let dx = Double(im[x + 1, y, c]) - Double(im[x, y, c]), dy = Double(im[x, y + 1, c]) - Double(im[x, y, c])
-                s += dx * dx + dy * dy
-            } } }
-            return s
-        }
+        func energy(_ im: Image) -> Double { DecoderFixtures.gradientEnergy(im, columns: 160..<240, rows: 115..<185) }
         // The last vote averaged, so that only the carried start differs.
         var best = SynthesisOptions.inpainting
         best.finalVoteSharpness = 4
@@ -273,14 +266,7 @@ final class PatchSynthesisTests: XCTestCase {
 
         let box = DecoderFixtures.box(width: w, height: h, x0: 230, y0: 120, x1: 350, y1: 240)
         // Pixels more than 16 from the box's edge.
-        func deepEnergy(_ im: Image) -> Double {
-            var s = 0.0
-            for y in 137..<223 { for x in 247..<333 { for c in 0..<3 {
-                let dx = Double(im[x + 1, y, c]) - Double(im[x, y, c]), dy = Double(im[x, y + 1, c]) - Double(im[x, y, c])
-                s += dx * dx + dy * dy
-            } } }
-            return s
-        }
+        func deepEnergy(_ im: Image) -> Double { DecoderFixtures.gradientEnergy(im, columns: 247..<333, rows: 137..<223) }
         let faded = deepEnergy(try Inpainting.inpaint(img, mask: box, options: .inpainting)) / deepEnergy(img)
         let full = deepEnergy(try Inpainting.inpaint(img, mask: box, options: everywhere)) / deepEnergy(img)
         XCTAssertLessThan(faded, 0.93 * full, "deep in the box: \(faded) of the photo's gradient energy faded, \(full) not")
@@ -394,6 +380,13 @@ final class PatchSynthesisTests: XCTestCase {
             XCTAssertTrue(($0 as? UnclipError)?.isUsage ?? false)
         }
         XCTAssertThrowsError(try PatchSynthesis.synthesize(exemplars: [WeightedExemplar(img)], width: 4, height: 32, known: nil, mask: nil, options: o, progress: nil))
+        for reach: Float in [0, -8, .nan] {
+            var r = o
+            r.texturePriorReach = reach
+            XCTAssertThrowsError(try PatchSynthesis.synthesize(exemplars: [], width: 32, height: 32, known: img, mask: nil, options: r, progress: nil)) {
+                XCTAssertEqual(($0 as? UnclipError)?.description, "texture prior reach must be above 0, not \(reach)")
+            }
+        }
         XCTAssertThrowsError(try Inpainting.inpaint(img, mask: [Float](repeating: 1, count: 32 * 32), options: o)) {
             XCTAssertEqual(($0 as? UnclipError)?.description, "the mask covers the whole image: nothing is left to copy from")
         }

@@ -88,10 +88,9 @@ public struct SynthesisOptions: Sendable {
     /// trusted at the levels above the finest, where the fill's layout is
     /// chosen: beyond it the pull toward the prior fades by a factor e every
     /// 2 × reach pixels (`.infinity`: never). Carried far from the edge that
-    /// it came from, the prior is a guess (an edge that ends a little way in
-    /// is continued to the hole's far side), and a layout chosen to match it
-    /// puts busy content where the photo was plain. The finest level keeps
-    /// the full pull, so the layout chosen still gets the surroundings' grain.
+    /// it came from, the prior is a guess, and a layout chosen to match it
+    /// can be busier than the photo there. The finest level keeps the full
+    /// pull, so the layout chosen still gets the surroundings' grain.
     public var texturePriorReach: Float = .infinity
     /// Whether the texture prior is carried into the hole along the edges
     /// that meet its boundary (`CoherenceTransport`) rather than smoothed
@@ -219,6 +218,9 @@ public enum PatchSynthesis {
             throw UnclipError.usage("cannot synthesise \(width)x\(height): smaller than one \(p)x\(p) patch")
         }
         guard options.threads >= 1 else { throw UnclipError.usage("threads must be at least 1") }
+        guard options.texturePriorReach > 0 else {
+            throw UnclipError.usage("texture prior reach must be above 0, not \(options.texturePriorReach)")
+        }
         if let known, known.width != width || known.height != height {
             throw UnclipError.usage("known image is \(known.width)x\(known.height), expected \(width)x\(height)")
         }
