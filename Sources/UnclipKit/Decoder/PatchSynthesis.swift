@@ -281,9 +281,6 @@ private struct Engine: Sendable {
     /// hole (by pull-push, or along its edges with `texturePriorAlongEdges`),
     /// when `texturePrior` is on; else empty.
     var texturePriors: [[Float]] = []
-    /// Per level, how much of `texturePrior`'s pull each pixel gets
-    /// (`texturePriorReach`); empty where every pixel gets all of it.
-    var texturePriorStrengths: [[Float]] = []
     var atlases: [SourceAtlas] = []
     /// Per level, the known image's dominant offsets at that level's scale
     /// (empty unless `dominantOffsets` is on for an inpainting).
@@ -355,19 +352,11 @@ private struct Engine: Sendable {
                     }
                     if options.texturePriorGain != 1 { prior = prior.map { $0 * options.texturePriorGain } }
                 }
-                var strength: [Float] = []
-                if !prior.isEmpty && l > 0 && options.texturePriorReach.isFinite {
-                    let reach = options.texturePriorReach, scale = Float(1 << l)
-                    let d2 = InpaintMask.squaredDistance(to: levelHole.map { $0 < 0.5 }, width: size.w, height: size.h)
-                    strength = d2.map { exp(-max(0, $0.squareRoot() * scale - reach) / (2 * reach)) }
-                }
                 knownLevels.append(k); holeLevels.append(levelHole); texturePriors.append(prior)
-                texturePriorStrengths.append(strength)
             } else {
                 knownLevels.append(nil)
                 holeLevels.append([Float](repeating: 1, count: size.w * size.h))
                 texturePriors.append([])
-                texturePriorStrengths.append([])
             }
         }
         levels = kept
@@ -422,6 +411,17 @@ private struct Engine: Sendable {
             let hole = holeLevels[l]
             let known = knownLevels[l]
             let atlas = atlases[l]
+            // Squared distance to the nearest known pixel, for the boundary
+            // confidence, the ramps of the carried and the last vote, and the
+            // texture prior's fade.
+            let weighByConfidence = options.boundaryConfidence > 1 && known != nil
+            let rampCarried = options.carriedVoteSharpness != options.voteSharpness && l < top
+            let rampFinal = l == 0 && known != nil && options.finalVoteEdge > 0
+                && options.finalVoteSharpness != options.voteSharpness
+            let fadePrior = l > 0 && !texturePriors[l].isEmpty && options.texturePriorReach.isFinite
+            let depth2 = weighByConfidence || rampCarried || rampFinal || fadePrior
+                ? InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h) : nil
+            let priorStrength = fadePrior ? priorFade(depth2: depth2!, level: l) : nil
             var nnf = NearestNeighbourField(width: w, height: h, patch: p,
                                             active: NearestNeighbourField.activeCorners(mask: hole, width: w, height: h, patch: p))
             var rng = SplitMix64(seed: options.seed, stream: 0xC0A25E, UInt64(l))
@@ -429,16 +429,16 @@ private struct Engine: Sendable {
                 var g = FloatImage(guide.rgb()).resizedBilinear(width: w, height: h)
                 if options.textureWeight > 0 { g = TextureFeatures.appending(to: g, trust: nil, weight: options.textureWeight) }
                 current = compose(g, known: known, hole: hole)
-                pullTexture(&current, level: l)
+                pullTexture(&current, level: l, strength: priorStrength)
             } else if l == L - 1 {
                 current = initialGuess(width: w, height: h, known: known, hole: hole, atlas: atlas, rng: &rng)
-                pullTexture(&current, level: l)
+                pullTexture(&current, level: l, strength: priorStrength)
             } else {
                 // Enlarge the previous result for the distances, then carry the
                 // coarser field up: its matches, scaled, place texture at this level.
                 let up = current.resizedBilinear(width: w, height: h)
                 current = compose(up, known: known, hole: hole)
-                pullTexture(&current, level: l)
+                pullTexture(&current, level: l, strength: priorStrength)
                 if let coarse = coarserNNF {
                     let finerAtlas = atlas, coarserAtlas = atlases[l + 1]
                     for y in 0..<nnf.cornerRows {
@@ -455,14 +455,6 @@ private struct Engine: Sendable {
                 }
             }
             PatchMatch.randomise(&nnf, atlas: atlas, seed: options.seed, stream: UInt64(l) << 32)
-            // Squared distance to the nearest known pixel, for the boundary
-            // confidence and for the ramps of the carried and the last vote.
-            let weighByConfidence = options.boundaryConfidence > 1 && known != nil
-            let rampCarried = options.carriedVoteSharpness != options.voteSharpness && l < top
-            let rampFinal = l == 0 && known != nil && options.finalVoteEdge > 0
-                && options.finalVoteSharpness != options.voteSharpness
-            let depth2 = weighByConfidence || rampCarried || rampFinal
-                ? InpaintMask.squaredDistance(to: hole.map { $0 < 0.5 }, width: w, height: h) : nil
             let confidence = weighByConfidence
                 ? Engine.patchConfidence(hole: hole, depth2: depth2!, width: w, height: h, patch: p,
                                          gamma: options.boundaryConfidence) : nil
@@ -504,14 +496,14 @@ private struct Engine: Sendable {
                     voteRamped(nnf, atlas: atlas, target: &current, hole: hole, depth2: rampCarried ? depth2 : nil,
                                known: known, confidence: confidence, deep: options.carriedVoteSharpness,
                                from: r, over: r, channels: nil)
-                    pullTexture(&current, level: l)
+                    pullTexture(&current, level: l, strength: priorStrength)
                 }
                 stream += 1
                 PatchMatch.improve(&nnf, target: current, atlas: atlas, iterations: searches, maxRadius: radius,
                                    offsets: it == 0 ? levelOffsets[l] : [], seed: options.seed, stream: stream, threads: options.threads)
                 let last = l == 0 && it == max(1, rounds) - 1
                 vote(last: last)
-                if !last { pullTexture(&current, level: l) }
+                if !last { pullTexture(&current, level: l, strength: priorStrength) }
             }
             coarserNNF = nnf
         }
@@ -563,18 +555,26 @@ private struct Engine: Sendable {
         }
     }
 
+    /// How much of the texture prior's pull each pixel of level `l` gets
+    /// (`texturePriorReach`), from its squared distance to the nearest
+    /// known pixel in that level's pixels.
+    func priorFade(depth2 d2: [Float], level l: Int) -> [Float] {
+        let reach = options.texturePriorReach, scale = Float(1 << l)
+        return d2.map { exp(-max(0, $0.squareRoot() * scale - reach) / (2 * reach)) }
+    }
+
     /// Moves the texture-feature channels of `image`'s hole pixels toward
-    /// the level's texture prior, by `texturePrior` × the mask value (× the
-    /// pixel's strength, `texturePriorReach`).
-    func pullTexture(_ image: inout FloatImage, level l: Int) {
+    /// the level's texture prior, by `texturePrior` × the mask value (×
+    /// `strength`, per pixel, where given).
+    func pullTexture(_ image: inout FloatImage, level l: Int, strength: [Float]?) {
         let prior = texturePriors[l]
         guard !prior.isEmpty else { return }
-        let hole = holeLevels[l], n = image.planeSize, strength = texturePriorStrengths[l]
+        let hole = holeLevels[l], n = image.planeSize
         let first = image.channels - 2
         for c in 0..<2 {
             let plane = (first + c) * n
             for i in 0..<n where hole[i] > 0 {
-                let a = options.texturePrior * hole[i] * (strength.isEmpty ? 1 : strength[i])
+                let a = options.texturePrior * hole[i] * (strength?[i] ?? 1)
                 image.data[plane + i] += a * (prior[c * n + i] - image.data[plane + i])
             }
         }
