@@ -188,6 +188,13 @@ final class PatchSynthesisTests: XCTestCase {
         XCTAssertGreaterThan(sharp, 1.5 * soft, "averaging the carried patches kept \(soft), the best patch \(sharp)")
     }
 
+    /// Three 14-pixel bands across kodim13 at 384x256, through the bushes and the forest.
+    static func kodim13Bands(width w: Int, height h: Int) -> [Float] {
+        var mask = [Float](repeating: 0, count: w * h)
+        for y0 in [60, 130, 200] { for y in y0..<(y0 + 14) { for x in 30..<354 { mask[y * w + x] = 1 } } }
+        return mask
+    }
+
     func testLastVoteTakesTheBestPatchAwayFromTheEdge() throws {
         // kodim13 at 384x256 with three 14-pixel bands across it, through
         // the bushes and the forest. Averaged, the patches that cross an
@@ -195,8 +202,7 @@ final class PatchSynthesisTests: XCTestCase {
         // the photo's gradient energy.
         let img = try DecoderFixtures.photo("kodim13-384.jpg")
         let w = img.width, h = img.height
-        var mask = [Float](repeating: 0, count: w * h)
-        for y0 in [60, 130, 200] { for y in y0..<(y0 + 14) { for x in 30..<354 { mask[y * w + x] = 1 } } }
+        let mask = PatchSynthesisTests.kodim13Bands(width: w, height: h)
         func energy(_ im: Image) -> Double {
             var s = 0.0
             for y in 0..<(h - 1) { for x in 0..<(w - 1) where mask[y * w + x] > 0 {
@@ -272,8 +278,7 @@ final class PatchSynthesisTests: XCTestCase {
         XCTAssertLessThan(faded, 0.93 * full, "deep in the box: \(faded) of the photo's gradient energy faded, \(full) not")
         XCTAssertGreaterThan(faded, 0.5, "the middle of the box went flat: \(faded)")
 
-        var bands = [Float](repeating: 0, count: w * h)
-        for y0 in [60, 130, 200] { for y in y0..<(y0 + 14) { for x in 30..<354 { bands[y * w + x] = 1 } } }
+        let bands = PatchSynthesisTests.kodim13Bands(width: w, height: h)
         XCTAssertEqual(try Inpainting.inpaint(img, mask: bands, options: .inpainting),
                        try Inpainting.inpaint(img, mask: bands, options: everywhere))
     }
